@@ -1,0 +1,233 @@
+"""Class-folder image sets: decoded once into uint8 tensors, split without leaks, augmented on device.
+
+A data folder holds one sub-folder per class (the folder name is the class id) of photos in any
+common format. Bad files are skipped and reported, never fatal; a missing folder, an empty class or
+a class too small to split stops with an error that names it.
+"""
+
+import hashlib
+import json
+import random
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps
+from torch.nn import functional as F
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp"}
+SPLITS = ("train", "val", "test")
+SPLIT_FRACTIONS = {"val": 0.1, "test": 0.1}  # train gets the rest
+MAX_IMAGE_PIXELS = 60_000_000  # a 60 MP phone photo is fine; larger is refused as a possible bomb
+
+
+class DataError(ValueError):
+    """The data folder cannot be used as it is; the message says which folder or class and why."""
+
+
+def open_rgb(source) -> Image.Image:
+    """Open a photo as 8-bit RGB, upright per its EXIF orientation; first frame of an animation."""
+    image = Image.open(source)
+    if image.width * image.height > MAX_IMAGE_PIXELS:
+        raise ValueError(f"image is {image.width}x{image.height}, over the {MAX_IMAGE_PIXELS:,} pixel cap")
+    image.draft("RGB", (image.width // 8, image.height // 8))  # JPEG: decode big photos at a fraction
+    image = ImageOps.exif_transpose(image)
+    if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):  # 16-bit and float greyscale: rescale
+        pixels = np.asarray(image, dtype=np.float32)
+        span = max(float(pixels.max() - pixels.min()), 1e-6)
+        image = Image.fromarray(((pixels - pixels.min()) * (255.0 / span)).astype(np.uint8))
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        background = Image.new("RGB", image.size, (255, 255, 255))
+        background.paste(image.convert("RGBA"), mask=image.convert("RGBA").getchannel("A"))
+        return background
+    return image.convert("RGB")
+
+
+def square_uint8(image: Image.Image, size: int) -> torch.Tensor:
+    """Resize the shorter side to `size`, centre-crop, and return a 3 x size x size uint8 tensor."""
+    scale = size / min(image.size)
+    resized = image.resize(
+        (max(size, round(image.width * scale)), max(size, round(image.height * scale))),
+        Image.Resampling.BICUBIC,
+        reducing_gap=3.0,
+    )
+    left, top = (resized.width - size) // 2, (resized.height - size) // 2
+    cropped = resized.crop((left, top, left + size, top + size))
+    return torch.from_numpy(np.asarray(cropped, dtype=np.uint8).copy()).permute(2, 0, 1)
+
+
+@dataclass
+class ImageSet:
+    """Decoded photos of a class-folder dataset; `paths` are relative, as 'class/file'."""
+
+    classes: list[str]
+    images: torch.Tensor  # N x 3 x S x S, uint8
+    labels: torch.Tensor  # N, int64
+    paths: list[str]
+    digests: list[str]  # SHA-1 of each file's bytes: exact duplicates share one
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+
+    def subset(self, indices: list[int]) -> "ImageSet":
+        index = torch.tensor(indices, dtype=torch.long)
+        return ImageSet(
+            self.classes,
+            self.images[index],
+            self.labels[index],
+            [self.paths[i] for i in indices],
+            [self.digests[i] for i in indices],
+        )
+
+
+def list_class_folders(root: Path) -> dict[str, list[Path]]:
+    """Every class folder with its image files, sorted; errors name a missing folder or empty class."""
+    root = Path(root)
+    if not root.is_dir():
+        raise DataError(f"data folder not found: {root}")
+    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not folders:
+        raise DataError(f"no class sub-folders in {root}: expected one folder per class")
+    classes = {}
+    for folder in folders:
+        files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        if not files:
+            raise DataError(f"class folder has no images: {folder}")
+        classes[folder.name] = files
+    return classes
+
+
+def _decode(path: Path, size: int):
+    """(uint8 tensor, SHA-1) of one file, or (None, reason) when it cannot be used."""
+    try:
+        data = path.read_bytes()
+        if not data:
+            return None, "empty file (0 bytes)"
+        from io import BytesIO
+
+        return square_uint8(open_rgb(BytesIO(data)), size), hashlib.sha1(data).hexdigest()
+    except Exception as error:  # a bad photo must never stop a run: report it and go on
+        return None, f"{type(error).__name__}: {error}"
+
+
+def load_image_set(root: Path, size: int, only: set[str] | None = None, classes: list[str] | None = None) -> ImageSet:
+    """Decode every photo under `root` to size x size once (threads, since PIL releases the GIL).
+
+    `only` keeps just those relative paths (a manifest's split); `classes` fixes the label order
+    (a trained model's), and a folder class the model does not know is an error.
+    """
+    root = Path(root)
+    found = list_class_folders(root)
+    if classes is None:
+        classes = list(found)
+    unknown = sorted(set(found) - set(classes))
+    if unknown:
+        raise DataError(f"classes the model does not know in {root}: {', '.join(unknown)}")
+    jobs = [
+        (f"{name}/{path.relative_to(root / name).as_posix()}", path, classes.index(name))
+        for name, files in found.items()
+        for path in files
+    ]
+    if only is not None:
+        jobs = [job for job in jobs if job[0] in only]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        decoded = list(pool.map(lambda job: _decode(job[1], size), jobs))
+
+    kept = [(job, out) for job, out in zip(jobs, decoded) if out[0] is not None]
+    skipped = [(str(job[1]), out[1]) for job, out in zip(jobs, decoded) if out[0] is None]
+    if not kept:
+        raise DataError(f"no readable images in {root}")
+    empty = sorted(set(name for name in found) - {classes[job[2]] for job, _ in kept})
+    if empty and only is None:
+        raise DataError(f"class folders with no readable image: {', '.join(empty)}")
+    return ImageSet(
+        classes=classes,
+        images=torch.stack([out[0] for _, out in kept]),
+        labels=torch.tensor([job[2] for job, _ in kept], dtype=torch.long),
+        paths=[job[0] for job, _ in kept],
+        digests=[out[1] for _, out in kept],
+        skipped=skipped,
+    )
+
+
+def report_skipped(skipped: list[tuple[str, str]]) -> str:
+    """One line per skipped file and a count, for the console."""
+    lines = [f"skipped {path}: {reason}" for path, reason in skipped]
+    return "\n".join(lines + [f"{len(skipped)} file(s) skipped"]) if skipped else ""
+
+
+def split_indices(labels: list[int], digests: list[str], classes: list[str], seed: int):
+    """A stratified, seed-deterministic train/val/test split where exact duplicates stay together.
+
+    Files are grouped by content hash; each class's groups are shuffled with the seed and cut by
+    `SPLIT_FRACTIONS`, with at least one group in every split.
+    """
+    groups: dict[str, list[int]] = defaultdict(list)
+    for index, digest in enumerate(digests):
+        groups[digest].append(index)
+    by_class: dict[int, list[str]] = defaultdict(list)
+    for digest, members in groups.items():
+        by_class[labels[members[0]]].append(digest)
+
+    rng = random.Random(seed)
+    split = {name: [] for name in SPLITS}
+    for label, name in enumerate(classes):
+        digests_of_class = sorted(by_class.get(label, []))
+        if len(digests_of_class) < len(SPLITS):
+            raise DataError(
+                f"class {name!r} has {len(digests_of_class)} distinct image(s); "
+                f"at least {len(SPLITS)} are needed for a train/val/test split"
+            )
+        rng.shuffle(digests_of_class)
+        n = len(digests_of_class)
+        n_val = max(1, round(n * SPLIT_FRACTIONS["val"]))
+        n_test = max(1, round(n * SPLIT_FRACTIONS["test"]))
+        cuts = {
+            "test": digests_of_class[:n_test],
+            "val": digests_of_class[n_test : n_test + n_val],
+            "train": digests_of_class[n_test + n_val :],
+        }
+        for split_name, chosen in cuts.items():
+            split[split_name] += [i for digest in chosen for i in groups[digest]]
+    return {name: sorted(indices) for name, indices in split.items()}
+
+
+def write_manifest(path: Path, image_set: ImageSet, split: dict[str, list[int]], seed: int):
+    manifest = {
+        "seed": seed,
+        "classes": image_set.classes,
+        "splits": {name: [image_set.paths[i] for i in split[name]] for name in SPLITS},
+    }
+    Path(path).write_text(json.dumps(manifest, indent=0, ensure_ascii=False))
+
+
+def read_manifest(path: Path) -> dict:
+    return json.loads(Path(path).read_text())
+
+
+def normalize(images: torch.Tensor, mean, std) -> torch.Tensor:
+    """uint8 N x 3 x H x W to normalised float on the same device."""
+    mean = torch.tensor(mean, device=images.device).view(1, 3, 1, 1)
+    std = torch.tensor(std, device=images.device).view(1, 3, 1, 1)
+    return (images.float() / 255.0 - mean) / std
+
+
+def augment(images: torch.Tensor, min_scale: float, max_shift: float = 0.125) -> torch.Tensor:
+    """Random horizontal flip, zoom-in crop (area fraction >= min_scale) and shift, on device.
+
+    One affine resampling for the whole batch, with reflection at the borders: the batched
+    equivalent of pad-and-random-crop plus random-resized-crop, and no host round-trips.
+    """
+    n = images.shape[0]
+    device = images.device
+    zoom = torch.empty(n, device=device).uniform_(min_scale, 1.0).sqrt()
+    flip = torch.where(torch.rand(n, device=device) < 0.5, -1.0, 1.0)
+    room = (1.0 - zoom) + 2 * max_shift
+    shift = (torch.rand(n, 2, device=device) * 2 - 1) * room.unsqueeze(1)
+    theta = torch.zeros(n, 2, 3, device=device)
+    theta[:, 0, 0] = zoom * flip
+    theta[:, 1, 1] = zoom
+    theta[:, :, 2] = shift
+    grid = F.affine_grid(theta, list(images.shape), align_corners=False)
+    return F.grid_sample(images, grid, mode="bilinear", padding_mode="reflection", align_corners=False)

@@ -1,0 +1,89 @@
+"""Score a trained run on any class-folder directory whose classes it knows.
+
+    python -m foodcls.evaluate --model weights/resnet18 --data ../shared/data/food101-asian10-64 --split test
+
+prints JSON with top1, top3, per-class accuracy and the confusion matrix. `--split test` keeps only
+the files of the run's own held-out test split (from its split.json), which reproduces the model card.
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+from foodcls import data, runs
+
+
+@torch.inference_mode()
+def predict_logits(model, images: torch.Tensor, mean, std, device, tta_flip: bool, batch_size: int = 256):
+    """Float32 logits on the CPU for uint8 images already at the model's input size."""
+    model.eval()
+    outputs = []
+    for batch in images.split(batch_size):
+        inputs = data.normalize(batch.to(device), mean, std)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+            logits = model(inputs).float()
+            if tta_flip:
+                logits = (logits + model(inputs.flip(3)).float()) / 2
+        outputs.append(logits.cpu())
+    return torch.cat(outputs)
+
+
+def score(logits: torch.Tensor, labels: torch.Tensor, classes: list[str]) -> dict:
+    """Top-1, top-3, per-class accuracy and confusion matrix (rows: true class, columns: predicted)."""
+    top3 = logits.topk(min(3, logits.shape[1]), dim=1).indices
+    predicted = top3[:, 0]
+    confusion = torch.zeros(len(classes), len(classes), dtype=torch.long)
+    confusion.index_put_((labels, predicted), torch.ones_like(labels), accumulate=True)
+    per_class = {
+        name: round(confusion[i, i].item() / confusion[i].sum().item(), 4)
+        for i, name in enumerate(classes)
+        if confusion[i].sum() > 0
+    }
+    return {
+        "n": len(labels),
+        "top1": round((predicted == labels).float().mean().item(), 4),
+        "top3": round((top3 == labels.unsqueeze(1)).any(1).float().mean().item(), 4),
+        "per_class": per_class,
+        "confusion": confusion.tolist(),
+        "classes": classes,
+    }
+
+
+def evaluate_run(run_dir: Path, data_dir: Path, split: str = "all") -> dict:
+    model, config = runs.load_run(run_dir)
+    only = None
+    if split == "test":
+        only = set(data.read_manifest(Path(run_dir) / "split.json")["splits"]["test"])
+    image_set = data.load_image_set(data_dir, config["input_size"], only=only, classes=config["classes"])
+    if image_set.skipped:
+        print(data.report_skipped(image_set.skipped), file=sys.stderr)
+    if only is not None and len(image_set.paths) < len(only):
+        print(
+            f"note: {len(only) - len(image_set.paths)} test file(s) of the split are not in {data_dir}", file=sys.stderr
+        )
+    logits = predict_logits(
+        model, image_set.images, config["mean"], config["std"], torch.device("cpu"), config["tta_flip"]
+    )
+    return score(logits, image_set.labels, config["classes"])
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", type=Path, required=True, help="a run folder, e.g. weights/resnet18")
+    parser.add_argument("--data", type=Path, required=True, help="folder with one sub-folder of photos per class")
+    parser.add_argument(
+        "--split", choices=["all", "test"], default="all", help="test: only the run's held-out test files"
+    )
+    args = parser.parse_args(argv)
+    try:
+        result = evaluate_run(args.model, args.data, args.split)
+    except (data.DataError, FileNotFoundError) as error:
+        raise SystemExit(f"error: {error}") from None
+    print(json.dumps(result, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

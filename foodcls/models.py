@@ -1,0 +1,154 @@
+"""The five study CNNs and the deployed classifier, built by id with `build_model`.
+
+Every model records the input size and normalisation it expects in `MODEL_SPECS`, and training
+copies them into the run's config.json, so inference never guesses.
+"""
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    input_size: int
+    mean: tuple[float, float, float] = IMAGENET_MEAN
+    std: tuple[float, float, float] = IMAGENET_STD
+
+
+MODEL_SPECS = {
+    "shallownet": ModelSpec("ShallowNet", 64),
+    "deepnet5": ModelSpec("DeepNet5", 64),
+    "deepnet10": ModelSpec("DeepNet10", 64),
+    "skipcon_deepnet10": ModelSpec("SkipConDeepNet10", 64),
+    "resnet18": ModelSpec("ResNet18", 64),
+    # Google's EfficientNet-Lite0 was trained on inputs scaled to [-1, 1].
+    "efficientnet_lite0": ModelSpec("EfficientNet-Lite0", 128, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
+}
+STUDY_MODELS = ("shallownet", "deepnet5", "deepnet10", "skipcon_deepnet10", "resnet18")
+
+
+def _tutorial_head(in_features: int, num_classes: int) -> nn.Sequential:
+    """The fully connected head of the PyTorch CIFAR-10 tutorial: 120 -> 84 -> classes."""
+    return nn.Sequential(
+        nn.Flatten(),
+        nn.Linear(in_features, 120),
+        nn.ReLU(),
+        nn.Linear(120, 84),
+        nn.ReLU(),
+        nn.Linear(84, num_classes),
+    )
+
+
+class ShallowNet(nn.Module):
+    """The PyTorch CIFAR-10 tutorial net: two 5x5 convolutions (6, 16 channels) with max-pooling."""
+
+    def __init__(self, num_classes: int, input_size: int = 64):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(3, 6, 5), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
+        )  # fmt: skip
+        side = ((input_size - 4) // 2 - 4) // 2
+        self.classifier = _tutorial_head(16 * side * side, num_classes)
+
+    def forward(self, x):
+        return self.classifier(self.features(x))
+
+
+class DeepNet5(nn.Module):
+    """ShallowNet with three more 3x3 convolutions (five in all); no batch norm, no skips."""
+
+    def __init__(self, num_classes: int, input_size: int = 64):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(3, 6, 5), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(),
+            nn.Conv2d(32, 32, 3, padding=1), nn.ReLU(),
+            nn.Conv2d(32, 32, 3, padding=1), nn.ReLU(),
+        )  # fmt: skip
+        side = ((input_size - 4) // 2 - 4) // 2
+        self.classifier = _tutorial_head(32 * side * side, num_classes)
+
+    def forward(self, x):
+        return self.classifier(self.features(x))
+
+
+class DeepNet10(nn.Module):
+    """Ten 3x3 convolutions in three stages (16, 32, 64 channels), no batch norm.
+
+    With `skip=True` the same layers get identity skip connections around the conv pairs
+    (conv2-3, conv5-6, conv8-9): that is SkipConDeepNet10, and the skips are the only difference.
+    """
+
+    widths = (16, 32, 64)
+
+    def __init__(self, num_classes: int, input_size: int = 64, skip: bool = False):
+        super().__init__()
+        self.skip = skip
+        convs, in_ch = [], 3
+        for width in self.widths:
+            convs += [nn.Conv2d(in_ch, width, 3, padding=1)]  # stage entry: changes the width
+            convs += [nn.Conv2d(width, width, 3, padding=1) for _ in range(2)]  # the pair
+            in_ch = width
+        convs.append(nn.Conv2d(in_ch, in_ch, 3, padding=1))
+        self.convs = nn.ModuleList(convs)
+        side = input_size // 2 ** len(self.widths)
+        self.classifier = _tutorial_head(in_ch * side * side, num_classes)
+
+    def forward(self, x):
+        for stage in range(len(self.widths)):
+            entry, first, second = self.convs[3 * stage : 3 * stage + 3]
+            x = F.relu(entry(x))
+            out = second(F.relu(first(x)))
+            x = F.relu(x + out if self.skip else out)
+            x = F.max_pool2d(x, 2)
+        x = F.relu(self.convs[-1](x))
+        return self.classifier(x)
+
+
+def _resnet18(num_classes: int) -> nn.Module:
+    """torchvision's ResNet18 with a 3x3 stride-2 stem for 64 px photos (layer1 sees 16x16)."""
+    from torchvision.models import resnet18
+
+    model = resnet18(num_classes=num_classes)
+    model.conv1 = nn.Conv2d(3, 64, 3, stride=2, padding=1, bias=False)
+    return model
+
+
+def _efficientnet_lite0(num_classes: int) -> nn.Module:
+    import timm  # only the deployed model needs timm; import it when that model is built
+
+    return timm.create_model("tf_efficientnet_lite0", num_classes=num_classes)
+
+
+def build_model(model_id: str, num_classes: int) -> nn.Module:
+    """A freshly initialised model of the given registry id."""
+    if model_id not in MODEL_SPECS:
+        raise ValueError(f"unknown model {model_id!r}; known: {', '.join(MODEL_SPECS)}")
+    size = MODEL_SPECS[model_id].input_size
+    builders = {
+        "shallownet": lambda: ShallowNet(num_classes, size),
+        "deepnet5": lambda: DeepNet5(num_classes, size),
+        "deepnet10": lambda: DeepNet10(num_classes, size),
+        "skipcon_deepnet10": lambda: DeepNet10(num_classes, size, skip=True),
+        "resnet18": lambda: _resnet18(num_classes),
+        "efficientnet_lite0": lambda: _efficientnet_lite0(num_classes),
+    }
+    return builders[model_id]()
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def tracked_layers(model: nn.Module) -> dict[str, torch.Tensor]:
+    """The weight of every conv and linear layer, by module name: whose gradient norms we log."""
+    return {name: module.weight for name, module in model.named_modules() if isinstance(module, (nn.Conv2d, nn.Linear))}
