@@ -28,12 +28,16 @@ class DataError(ValueError):
     """The data folder cannot be used as it is; the message says which folder or class and why."""
 
 
-def open_rgb(source) -> Image.Image:
-    """Open a photo as 8-bit RGB, upright per its EXIF orientation; first frame of an animation."""
+def open_rgb(source, min_side: int | None = None) -> Image.Image:
+    """Open a photo as 8-bit RGB, upright per its EXIF orientation; first frame of an animation.
+
+    With `min_side`, a large JPEG is decoded at a reduced scale that still covers min_side pixels.
+    """
     image = Image.open(source)
     if image.width * image.height > MAX_IMAGE_PIXELS:
         raise ValueError(f"image is {image.width}x{image.height}, over the {MAX_IMAGE_PIXELS:,} pixel cap")
-    image.draft("RGB", (image.width // 8, image.height // 8))  # JPEG: decode big photos at a fraction
+    if min_side:
+        image.draft("RGB", (min_side, min_side))
     image = ImageOps.exif_transpose(image)
     if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):  # 16-bit and float greyscale: rescale
         pixels = np.asarray(image, dtype=np.float32)
@@ -106,7 +110,7 @@ def _decode(path: Path, size: int):
             return None, "empty file (0 bytes)"
         from io import BytesIO
 
-        return square_uint8(open_rgb(BytesIO(data)), size), hashlib.sha1(data).hexdigest()
+        return square_uint8(open_rgb(BytesIO(data), size), size), hashlib.sha1(data).hexdigest()
     except Exception as error:  # a bad photo must never stop a run: report it and go on
         return None, f"{type(error).__name__}: {error}"
 

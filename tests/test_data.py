@@ -1,0 +1,140 @@
+import io
+
+import numpy as np
+import pytest
+import torch
+from conftest import COLOURS, colour_photo, make_class_folder
+from PIL import Image
+
+from foodcls import data
+
+
+def test_every_supported_format_and_colour_mode_loads_as_rgb(tmp_path):
+    folder = tmp_path / "set" / "dish"
+    folder.mkdir(parents=True)
+    base = colour_photo(COLOURS["red"], 1, size=80)
+    base.save(folder / "upper.JPG")
+    base.save(folder / "a.jpeg")
+    base.save(folder / "b.webp")
+    base.save(folder / "c.bmp")
+    base.convert("L").save(folder / "grey.png")
+    base.convert("RGBA").save(folder / "alpha.png")
+    base.convert("P").save(folder / "palette.gif")
+    base.convert("CMYK").save(folder / "cmyk.jpg")
+    Image.fromarray((np.asarray(base.convert("L"), dtype=np.uint16) * 257)).save(folder / "sixteen.png")
+    frames = [base, colour_photo(COLOURS["blue"], 2, size=80)]
+    frames[0].save(folder / "anim.gif", save_all=True, append_images=frames[1:])
+    image_set = data.load_image_set(tmp_path / "set", 32)
+    assert image_set.images.shape == (10, 3, 32, 32)
+    assert image_set.images.dtype == torch.uint8
+    assert image_set.skipped == []
+
+
+def test_exif_orientation_is_applied(tmp_path):
+    wide = Image.new("RGB", (60, 30), (255, 0, 0))
+    wide.paste((0, 0, 255), (0, 0, 30, 30))  # blue on the left half
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored sideways: rotate 90 degrees clockwise to view
+    buffer = io.BytesIO()
+    wide.save(buffer, "JPEG", exif=exif, quality=95)
+    upright = data.open_rgb(io.BytesIO(buffer.getvalue()))
+    assert upright.size == (30, 60)
+    top, bottom = np.asarray(upright)[5, 15], np.asarray(upright)[55, 15]
+    assert top[2] > 200 and bottom[0] > 200  # the blue half is now on top
+
+
+def test_large_photo_is_resized_and_centre_cropped():
+    photo = Image.new("RGB", (4000, 3000), (10, 20, 30))
+    tensor = data.square_uint8(photo, 64)
+    assert tensor.shape == (3, 64, 64)
+    assert tensor[:, 32, 32].tolist() == [10, 20, 30]
+
+
+def test_bad_files_are_skipped_and_reported_by_path(tmp_path):
+    root = make_class_folder(tmp_path / "set", per_class=4)
+    (root / "red" / "empty.jpg").write_bytes(b"")
+    (root / "red" / "notes.png").write_text("not an image")
+    good = io.BytesIO()
+    colour_photo(COLOURS["red"], 99).save(good, "JPEG")
+    (root / "green" / "cut.jpg").write_bytes(good.getvalue()[:200])
+    image_set = data.load_image_set(root, 32)
+    assert len(image_set.paths) == 12
+    skipped = {path.split("/")[-1]: reason for path, reason in image_set.skipped}
+    assert set(skipped) == {"empty.jpg", "notes.png", "cut.jpg"}
+    assert "0 bytes" in skipped["empty.jpg"]
+    report = data.report_skipped(image_set.skipped)
+    assert str(root / "red" / "notes.png") in report and "3 file(s) skipped" in report
+
+
+def test_missing_folder_is_an_error_naming_it(tmp_path):
+    with pytest.raises(data.DataError, match="nowhere"):
+        data.load_image_set(tmp_path / "nowhere", 32)
+
+
+def test_empty_class_folder_is_an_error_naming_it(tmp_path):
+    root = make_class_folder(tmp_path / "set", per_class=4)
+    (root / "soup").mkdir()
+    with pytest.raises(data.DataError, match="soup"):
+        data.load_image_set(root, 32)
+
+
+def test_class_with_only_unreadable_files_is_an_error_not_dropped(tmp_path):
+    root = make_class_folder(tmp_path / "set", per_class=4)
+    (root / "soup").mkdir()
+    (root / "soup" / "broken.jpg").write_text("nope")
+    with pytest.raises(data.DataError, match="soup"):
+        data.load_image_set(root, 32)
+
+
+def test_class_too_small_to_split_is_an_error_naming_it():
+    labels = [0] * 10 + [1] * 2
+    digests = [f"d{i}" for i in range(12)]
+    with pytest.raises(data.DataError, match="'tiny'"):
+        data.split_indices(labels, digests, ["big", "tiny"], seed=0)
+
+
+def _split_with_duplicates(seed):
+    labels = [i % 3 for i in range(300)]
+    digests = [f"d{i}" for i in range(300)]
+    for i in range(0, 60, 3):  # twenty files appear twice in their class
+        digests[i + 150] = digests[i]
+    return labels, digests, data.split_indices(labels, digests, ["a", "b", "c"], seed)
+
+
+def test_split_is_deterministic_for_a_seed_and_changes_with_it():
+    assert _split_with_duplicates(0)[2] == _split_with_duplicates(0)[2]
+    assert _split_with_duplicates(0)[2] != _split_with_duplicates(1)[2]
+
+
+def test_split_covers_every_file_once_and_is_stratified():
+    labels, _, split = _split_with_duplicates(0)
+    everything = sorted(i for indices in split.values() for i in indices)
+    assert everything == list(range(300))
+    for name in ("val", "test"):
+        counts = np.bincount([labels[i] for i in split[name]], minlength=3)
+        assert counts.min() >= 8 and counts.max() - counts.min() <= 2
+
+
+def test_exact_duplicates_never_straddle_two_splits():
+    _, digests, split = _split_with_duplicates(0)
+    where = {}
+    for name, indices in split.items():
+        for i in indices:
+            assert where.setdefault(digests[i], name) == name
+
+
+def test_duplicate_files_on_disk_share_a_digest(tmp_path):
+    root = make_class_folder(tmp_path / "set", per_class=3)
+    (root / "red" / "copy.png").write_bytes((root / "red" / "0.png").read_bytes())
+    image_set = data.load_image_set(root, 32)
+    digest = dict(zip(image_set.paths, image_set.digests))
+    assert digest["red/copy.png"] == digest["red/0.png"]
+
+
+def test_augment_keeps_shape_and_flips_some_images():
+    torch.manual_seed(0)
+    ramp = torch.linspace(-1, 1, 32).expand(64, 3, 32, 32).contiguous()
+    out = data.augment(ramp, min_scale=1.0, max_shift=0.0)
+    assert out.shape == ramp.shape
+    flipped = out[:, 0, 16, 0] > 0  # a flipped ramp starts high
+    assert 10 < flipped.sum() < 54

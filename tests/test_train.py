@@ -1,0 +1,122 @@
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+
+from foodcls import evaluate, models, predict, runs, train
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _train(folder, out, *extra):
+    train.main(["--data", str(folder), "--models", "shallownet", "--epochs", "2", "--batch-size", "8", "--out", str(out), *extra])  # fmt: skip
+    return out / "shallownet"
+
+
+def test_one_run_writes_all_four_files_and_its_split(tiny_folder, tmp_path):
+    run = _train(tiny_folder, tmp_path / "w")
+    for name in (*runs.RUN_FILES, "split.json"):
+        assert (run / name).is_file(), name
+    config = runs.read_json(run / "config.json")
+    history = runs.read_json(run / "history.json")
+    metrics = runs.read_json(run / "metrics.json")
+    assert config["classes"] == ["blue", "green", "red"]
+    assert config["input_size"] == 64 and config["recipe"] == "study" and config["seed"] == 0
+    assert [h["epoch"] for h in history] == [1, 2]
+    assert set(history[0]["grad_norms"]) == set(models.tracked_layers(models.build_model("shallownet", 3)))
+    assert all(v > 0 for v in history[0]["grad_norms"].values())
+    assert metrics["n"] == config["split_sizes"]["test"] == 3
+    assert len(metrics["confusion"]) == 3
+
+
+def test_the_test_split_is_never_trained_on(tiny_folder, tmp_path):
+    run = _train(tiny_folder, tmp_path / "w")
+    splits = json.loads((run / "split.json").read_text())["splits"]
+    assert not set(splits["test"]) & set(splits["train"])
+    assert not set(splits["val"]) & set(splits["train"])
+    assert len(splits["train"]) + len(splits["val"]) + len(splits["test"]) == 36
+
+
+def test_saved_model_reloads_to_identical_outputs(tiny_folder, tmp_path):
+    run = _train(tiny_folder, tmp_path / "w")
+    first, config = runs.load_run(run)
+    second, _ = runs.load_run(run)
+    x = torch.randn(4, 3, 64, 64)
+    assert torch.equal(first(x), second(x))
+    assert config["parameters"] == models.count_parameters(first)
+
+
+def test_same_seed_reproduces_the_run(tiny_folder, tmp_path):
+    a = runs.read_json(_train(tiny_folder, tmp_path / "a") / "history.json")
+    b = runs.read_json(_train(tiny_folder, tmp_path / "b") / "history.json")
+    assert [h["train_loss"] for h in a] == [h["train_loss"] for h in b]
+
+
+def test_evaluate_prints_what_the_per_photo_classifier_says(tiny_folder, tmp_path, capsys):
+    run = _train(tiny_folder, tmp_path / "w", "--lr", "0.05")
+    classifier = predict.load_classifier(run)
+    expected_top1 = []
+    for path in sorted(tiny_folder.rglob("*.png")):
+        best = classifier.predict(Image.open(path), k=1)[0][0]
+        expected_top1.append(best == path.parent.name)
+    capsys.readouterr()  # drop the training output
+    evaluate.main(["--model", str(run), "--data", str(tiny_folder)])
+    result = json.loads(capsys.readouterr().out)
+    assert result["n"] == 36
+    assert result["top1"] == round(sum(expected_top1) / 36, 4)
+    assert result["top3"] == 1.0  # three classes: the true one is always in the top three
+
+
+def test_evaluate_on_the_test_split_scores_only_held_out_files(tiny_folder, tmp_path):
+    run = _train(tiny_folder, tmp_path / "w")
+    result = evaluate.evaluate_run(run, tiny_folder, split="test")
+    assert result["n"] == 3
+    assert result == {k: v for k, v in runs.read_json(run / "metrics.json").items()}
+
+
+def test_score_counts_top1_top3_and_confusion():
+    logits = torch.tensor([[3.0, 2, 1, 0], [0, 3, 2, 1], [1, 2, 3, 0], [3, 2, 1, 0]])
+    labels = torch.tensor([0, 2, 0, 3])
+    result = evaluate.score(logits, labels, ["a", "b", "c", "d"])
+    assert result["top1"] == 0.25
+    assert result["top3"] == 0.75
+    assert result["per_class"] == {"a": 0.5, "c": 0.0, "d": 0.0}
+    assert result["confusion"][0] == [1, 0, 1, 0]
+
+
+def test_evaluate_refuses_a_folder_with_classes_the_model_does_not_know(tiny_folder, tmp_path):
+    run = _train(tiny_folder, tmp_path / "w")
+    (tiny_folder / "purple").mkdir()
+    Image.new("RGB", (64, 64), (128, 0, 128)).save(tiny_folder / "purple" / "0.png")
+    with pytest.raises(SystemExit, match="purple"):
+        evaluate.main(["--model", str(run), "--data", str(tiny_folder)])
+
+
+def test_training_stops_with_a_clear_message_on_a_bad_data_folder(tmp_path):
+    with pytest.raises(SystemExit, match="data folder not found"):
+        train.main(["--data", str(tmp_path / "missing"), "--models", "shallownet"])
+
+
+def test_one_cycle_schedule_warms_up_then_anneals_to_zero():
+    factors = [train.lr_factor("onecycle", step, 100) for step in range(100)]
+    assert factors[0] < 0.1 and max(factors) == pytest.approx(1.0) and factors[-1] < 0.01
+    assert train.lr_factor("constant", 50, 100) == 1.0
+
+
+@pytest.mark.slow
+def test_torchrun_with_two_cpu_processes_trains_and_saves_a_loadable_model(tiny_folder, tmp_path):
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29517",
+               "-m", "foodcls.train", "--data", str(tiny_folder), "--models", "shallownet",
+               "--epochs", "1", "--batch-size", "4", "--out", str(tmp_path / "w")]  # fmt: skip
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    config = runs.read_json(tmp_path / "w" / "shallownet" / "config.json")
+    assert config["processes"] == 2
+    model, _ = runs.load_run(tmp_path / "w" / "shallownet")
+    assert model(torch.randn(1, 3, 64, 64)).shape == (1, 3)
