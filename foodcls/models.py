@@ -31,6 +31,7 @@ MODEL_SPECS = {
     # Google's EfficientNet-Lite0 was trained on inputs scaled to [-1, 1].
     "efficientnet_lite0": ModelSpec("EfficientNet-Lite0", 128, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
 }
+DEPLOYED_MODEL = "efficientnet_lite0"
 STUDY_MODELS = ("shallownet", "deepnet5", "deepnet10", "skipcon_deepnet10", "resnet18")
 
 

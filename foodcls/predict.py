@@ -37,3 +37,28 @@ class Classifier:
 
 def load_classifier(run_dir: Path) -> Classifier:
     return Classifier(*runs.load_run(run_dir))
+
+
+def grad_cam(classifier: Classifier, image: Image.Image, class_index: int) -> Image.Image:
+    """The photo with a Grad-CAM heat map of the last convolution for one class laid over it."""
+    layer = [m for m in classifier.model.modules() if isinstance(m, nn.Conv2d)][-1]
+    saved = {}
+    forward_hook = layer.register_forward_hook(lambda _m, _i, out: saved.update(activation=out))
+    backward_hook = layer.register_full_backward_hook(lambda _m, _gi, go: saved.update(gradient=go[0]))
+    try:
+        size = classifier.config["input_size"]
+        pixels = data.square_uint8(image.convert("RGB"), size).unsqueeze(0)
+        inputs = data.normalize(pixels, classifier.config["mean"], classifier.config["std"]).requires_grad_()
+        classifier.model.zero_grad()
+        classifier.model(inputs)[0, class_index].backward()
+    finally:
+        forward_hook.remove()
+        backward_hook.remove()
+    weights = saved["gradient"].mean(dim=(2, 3), keepdim=True)
+    cam = torch.relu((weights * saved["activation"]).sum(1, keepdim=True)).detach()
+    cam = torch.nn.functional.interpolate(cam, size=(size, size), mode="bilinear", align_corners=False)[0, 0]
+    cam = cam / cam.max() if cam.max() > 0 else cam
+    heat = torch.stack([cam, 0.3 * cam, 1 - cam]) * 255  # red where it looked, blue elsewhere
+    photo = Image.fromarray(pixels[0].permute(1, 2, 0).numpy())
+    overlay = Image.fromarray(heat.permute(1, 2, 0).byte().numpy())
+    return Image.blend(photo, overlay, 0.45).resize((256, 256), Image.Resampling.BICUBIC)

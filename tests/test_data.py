@@ -21,7 +21,7 @@ def test_every_supported_format_and_colour_mode_loads_as_rgb(tmp_path):
     base.convert("RGBA").save(folder / "alpha.png")
     base.convert("P").save(folder / "palette.gif")
     base.convert("CMYK").save(folder / "cmyk.jpg")
-    Image.fromarray((np.asarray(base.convert("L"), dtype=np.uint16) * 257)).save(folder / "sixteen.png")
+    Image.fromarray(np.asarray(base.convert("L"), dtype=np.uint16) * 257).save(folder / "sixteen.png")
     frames = [base, colour_photo(COLOURS["blue"], 2, size=80)]
     frames[0].save(folder / "anim.gif", save_all=True, append_images=frames[1:])
     image_set = data.load_image_set(tmp_path / "set", 32)

@@ -17,9 +17,7 @@ def test_every_model_gives_class_scores_and_trains_at_its_input_size(model_id):
 def test_skipcon_deepnet10_has_exactly_deepnet10s_parameter_shapes():
     plain = models.build_model("deepnet10", 10)
     skip = models.build_model("skipcon_deepnet10", 10)
-    assert [(n, p.shape) for n, p in plain.named_parameters()] == [
-        (n, p.shape) for n, p in skip.named_parameters()
-    ]
+    assert [(n, p.shape) for n, p in plain.named_parameters()] == [(n, p.shape) for n, p in skip.named_parameters()]
     assert sum(isinstance(m, torch.nn.Conv2d) for m in plain.modules()) == 10
 
 

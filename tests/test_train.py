@@ -14,7 +14,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _train(folder, out, *extra):
-    train.main(["--data", str(folder), "--models", "shallownet", "--epochs", "2", "--batch-size", "8", "--out", str(out), *extra])  # fmt: skip
+    args = ["--data", str(folder), "--models", "shallownet", "--epochs", "2", "--batch-size", "8", "--out", str(out)]
+    train.main([*args, *extra])
     return out / "shallownet"
 
 

@@ -1,0 +1,34 @@
+"""foodcls web app: `python app.py` serves on 127.0.0.1:7860; `--share` for a public HTTPS link.
+
+Works unchanged as a Hugging Face Space's app_file. GRADIO_SERVER_NAME / GRADIO_SERVER_PORT are
+honoured; FOODCLS_HUB_REPO / FOODCLS_HUB_REVISION (or the flags) choose the weights repository.
+"""
+
+import argparse
+import os
+
+from foodcls import hub, nutrition, ui
+from foodcls.store import RunStore
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--share", action="store_true", help="open a public HTTPS link through Gradio's share tunnel")
+    parser.add_argument(
+        "--hub-repo", help=f"Hub model repository ('' for bundled weights only; default {hub.DEFAULT_REPO})"
+    )
+    parser.add_argument("--hub-revision", help=f"revision to pin (default {hub.DEFAULT_REVISION})")
+    args = parser.parse_args()
+    store = RunStore(hub.WeightsSource.from_env(args.hub_repo, args.hub_revision))
+    demo = ui.build_app(store, nutrition.load_table())
+    demo.queue(default_concurrency_limit=4).launch(
+        server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
+        server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
+        share=args.share,
+        max_file_size="10mb",
+        i18n=ui.I18N,
+    )
+
+
+if __name__ == "__main__":
+    main()

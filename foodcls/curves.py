@@ -1,0 +1,132 @@
+"""Plotly figures and the summary table of the curves tab, from the runs' history/config/metrics."""
+
+import math
+
+import pandas as pd
+import plotly.graph_objects as go
+
+SPLIT_NAMES = {"train": "train", "val": "validation"}
+
+
+def curves_figure(histories: dict[str, list[dict]], metric: str, split: str, log_y: bool) -> go.Figure:
+    """One line per model and split: metric 'loss' or 'accuracy', split 'train', 'val' or 'both'."""
+    key = {"loss": "loss", "accuracy": "acc"}[metric]
+    splits = ["train", "val"] if split == "both" else [split]
+    figure = go.Figure()
+    for name, history in histories.items():
+        for part in splits:
+            figure.add_trace(
+                go.Scatter(
+                    x=[h["epoch"] for h in history],
+                    y=[h[f"{part}_{key}"] for h in history],
+                    mode="lines+markers",
+                    name=f"{name} ({SPLIT_NAMES[part]})",
+                    legendgroup=name,
+                    line={"dash": "solid" if part == "val" else "dot"},
+                    hovertemplate=f"{name} {SPLIT_NAMES[part]}<br>epoch %{{x}}<br>{metric} %{{y:.4f}}<extra></extra>",
+                )
+            )
+    figure.update_layout(
+        xaxis_title="epoch",
+        yaxis_title=metric,
+        yaxis_type="log" if log_y else "linear",
+        hovermode="closest",
+        legend={"orientation": "h", "y": -0.2},
+        margin={"t": 30},
+    )
+    return figure
+
+
+def grad_norm_figure(name: str, history: list[dict]) -> go.Figure:
+    """Mean gradient norm of every conv/linear layer per epoch, input layer first (log scale)."""
+    figure = go.Figure()
+    layers = list(history[0]["grad_norms"]) if history else []
+    for depth, layer in enumerate(layers, start=1):
+        figure.add_trace(
+            go.Scatter(
+                x=[h["epoch"] for h in history],
+                y=[max(h["grad_norms"][layer], 1e-12) for h in history],
+                mode="lines",
+                name=f"{depth}. {layer}",
+                hovertemplate=f"{layer}<br>epoch %{{x}}<br>gradient norm %{{y:.3g}}<extra></extra>",
+            )
+        )
+    figure.update_layout(
+        title=f"{name}: per-layer gradient norm (mean over each epoch's steps)",
+        xaxis_title="epoch",
+        yaxis_title="gradient norm",
+        yaxis_type="log",
+        margin={"t": 40},
+    )
+    return figure
+
+
+def summary_table(configs: dict[str, dict], metrics: dict[str, dict | None], histories: dict) -> pd.DataFrame:
+    rows = []
+    for name, config in configs.items():
+        test = metrics.get(name) or {}
+        history = histories.get(name) or []
+        rows.append(
+            {
+                "model": name,
+                "parameters": f"{config['parameters']:,}",
+                "recipe": config["recipe"],
+                "epochs": len(history) or config["recipe_settings"]["epochs"],
+                "best val acc": f"{config['best_val_acc']:.1%}",
+                "test top-1": f"{test['top1']:.1%}" if test else "n/a",
+                "test top-3": f"{test['top3']:.1%}" if test else "n/a",
+                "train time": f"{config['train_seconds'] / 60:.1f} min",
+                "device": config["device"],
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def explanation(configs: dict[str, dict], histories: dict[str, list[dict]]) -> str:
+    """What the measured study curves show, in Korean and English, with the numbers of these runs."""
+    final = {name: history[-1]["val_acc"] for name, history in histories.items() if history}
+    if not final:
+        return "No training histories were found. 학습 기록을 찾지 못했습니다."
+    classes = len(next(iter(configs.values()))["classes"]) if configs else 10
+    chance = 1 / classes
+
+    def acc(name):
+        return f"{final[name]:.1%}" if name in final else "n/a"
+
+    def first_layer_ratio(name):
+        history = histories.get(name)
+        if not history:
+            return math.nan
+        norms = list(history[0]["grad_norms"].values())
+        return norms[0] / max(norms[-1], 1e-12)
+
+    plain, skip = "DeepNet10", "SkipConDeepNet10"
+    lines = [
+        f"**Final validation accuracy** (chance is {chance:.0%}): "
+        + ", ".join(f"{name} {acc(name)}" for name in final)
+        + ".",
+    ]
+    if plain in final and skip in final:
+        stuck = final[plain] < chance + 0.05
+        lines.append(
+            f"- {plain} {'stays near chance: it does not learn' if stuck else 'does learn in this run'}, "
+            f"while {skip}, the same ten layers plus identity skips, reaches {acc(skip)}. "
+            f"In the first epoch the first layer of {plain} got {first_layer_ratio(plain):.2g}x the gradient of its "
+            f"last layer, against {first_layer_ratio(skip):.2g}x with skips: the gradient figure below shows it."
+        )
+        lines.append(
+            f"- {plain}는 {'찬스 수준에 머물러 학습하지 못합니다' if stuck else '이번 실행에서는 학습합니다'}. "
+            f"같은 10개 층에 스킵 연결만 더한 {skip}는 {acc(skip)}에 도달합니다. "
+            "아래 기울기 그래프가 그 이유(앞쪽 층까지 기울기가 전달되는지)를 보여 줍니다."
+        )
+    if "ShallowNet" in final and "DeepNet5" in final:
+        lines.append(
+            f"- Deeper is not automatically better: ShallowNet {acc('ShallowNet')} vs DeepNet5 {acc('DeepNet5')} "
+            f"vs {plain} {acc(plain)}. 깊다고 항상 좋은 것은 아닙니다."
+        )
+    if "ResNet18" in final:
+        lines.append(
+            f"- ResNet18 (skips and batch norm) reaches {acc('ResNet18')}. "
+            f"ResNet18(스킵 연결과 배치 정규화)은 {acc('ResNet18')}에 도달합니다."
+        )
+    return "\n".join(lines)
