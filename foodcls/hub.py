@@ -10,7 +10,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from huggingface_hub import hf_hub_download
+from huggingface_hub import get_hf_file_metadata, hf_hub_download, hf_hub_url
+from huggingface_hub.errors import LocalEntryNotFoundError
 
 BUNDLED_WEIGHTS = Path(__file__).resolve().parents[1] / "weights"
 DEFAULT_REPO = "foodcls/foodcls-weights"
@@ -36,18 +37,22 @@ class WeightsSource:
 
 
 def hub_file(source: WeightsSource, run: str, filename: str) -> Path:
-    """Download (or take from the HF cache) one file of a run; raises when the Hub cannot serve it."""
+    """One file of a run from the HF cache, else downloaded; raises when the Hub cannot serve it.
+
+    The revision is pinned, so a cached copy is used without asking the Hub. Before downloading, one
+    metadata request with our timeout and no retries checks that the Hub answers: huggingface_hub's
+    own retries back off for tens of seconds, and the app must not wait that long to fall back.
+    """
     if not source.repo_id:
         raise FileNotFoundError("no Hub repository configured")
-    return Path(
-        hf_hub_download(
-            source.repo_id,
-            f"{run}/{filename}",
-            revision=source.revision,
-            endpoint=source.endpoint,
-            etag_timeout=source.timeout,
-        )
-    )
+    options = {"revision": source.revision, "endpoint": source.endpoint}
+    path_in_repo = f"{run}/{filename}"
+    try:
+        return Path(hf_hub_download(source.repo_id, path_in_repo, local_files_only=True, **options))
+    except LocalEntryNotFoundError:
+        pass
+    get_hf_file_metadata(hf_hub_url(source.repo_id, path_in_repo, **options), timeout=source.timeout)
+    return Path(hf_hub_download(source.repo_id, path_in_repo, etag_timeout=source.timeout, **options))
 
 
 def bundled_file(source: WeightsSource, run: str, filename: str) -> Path:

@@ -102,7 +102,7 @@ def read_photo(path: str | Path | None) -> Image.Image:
         ) from None
     if min(photo.size) < 8:
         raise PhotoError(
-            f"사진이 너무 작습니다. The image is only {photo.width}x{photo.height} pixels: send a real photo."
+            f"사진이 너무 작습니다. The image is too small ({photo.width}x{photo.height} pixels): send a real photo."
         )
     return photo
 
