@@ -7,12 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import FOOD_DATA, colour_photo
+from fakehub import FakeHub
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from huggingface_hub import constants
 from PIL import Image
 
-from fakehub import FakeHub
 from foodcls import curves, hub, nutrition, train, ui
 from foodcls.store import BUNDLED, ModelUnavailable, RunStore
 
