@@ -109,6 +109,10 @@ def load_pretrained(model_id: str, model: nn.Module) -> None:
     missing, _ = model.load_state_dict(renamed, strict=False)
     if set(missing) != {"classifier.weight", "classifier.bias"}:
         raise RuntimeError(f"pretrained weights left out: {missing}")
+    # A zero head starts at uniform predictions, so its first large errors do not flow back into
+    # (and wreck) the pretrained features; timm's default head init gave logits of about +-6.
+    nn.init.zeros_(model.classifier.weight)
+    nn.init.zeros_(model.classifier.bias)
 
 
 def setup_distributed() -> tuple[int, int, torch.device]:
