@@ -43,7 +43,7 @@ RECIPES = {
     # SGD, a one-cycle schedule, random-resized crops, label smoothing and test-time flip.
     "deploy": {
         "optimizer": "sgd",
-        "lr": 0.04,
+        "lr": 0.02,
         "momentum": 0.9,
         "nesterov": True,
         "weight_decay": 5e-5,
