@@ -235,7 +235,7 @@ def build_app(store: RunStore, nutrition_table: dict) -> gr.Blocks:
             inputs = [photo, run, threshold, servings, want_cam]
             outputs = [top, facts, verdict, cam]
             button.click(on_classify, inputs, outputs, api_name="classify", preprocess=False)
-            for control in (photo.upload, run.change, threshold.release, servings.release, want_cam.change):
+            for control in (run.change, threshold.release, servings.release, want_cam.change):
                 control(on_classify, inputs, outputs, preprocess=False, api_visibility="private")
             photo.input(
                 on_classify, inputs, outputs, preprocess=False, api_visibility="private", trigger_mode="always_last"

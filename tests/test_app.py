@@ -6,38 +6,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import FOOD_DATA, colour_photo
+from conftest import FOOD_DATA, dish_photo
 from fakehub import FakeHub
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from huggingface_hub import constants
 from PIL import Image
 
-from foodcls import curves, hub, nutrition, train, ui
+from foodcls import curves, hub, nutrition, ui
 from foodcls.store import BUNDLED, ModelUnavailable, RunStore
 
 ROOT = Path(__file__).resolve().parents[1]
-DISH_COLOURS = {"bibimbap": (200, 40, 40), "ramen": (40, 180, 60), "sushi": (40, 60, 200)}
 TABLE = nutrition.load_table()
-
-
-def dish_photo(dish: str, seed: int = 7, size: int = 96) -> Image.Image:
-    return colour_photo(DISH_COLOURS[dish], seed, size)
-
-
-@pytest.fixture(scope="session")
-def tiny_weights(tmp_path_factory) -> Path:
-    """A weights/ folder with a ShallowNet that tells three colour 'dishes' apart, and a DeepNet10."""
-    root = tmp_path_factory.mktemp("dishes")
-    for label, dish in enumerate(DISH_COLOURS):
-        (root / dish).mkdir()
-        for i in range(20):
-            dish_photo(dish, label * 100 + i, 64).save(root / dish / f"{i}.png")
-    out = tmp_path_factory.mktemp("weights")
-    common = ["--data", str(root), "--out", str(out), "--batch-size", "8"]
-    train.main([*common, "--models", "shallownet", "--epochs", "6", "--lr", "0.05"])
-    train.main([*common, "--models", "deepnet10", "--epochs", "1"])
-    return out
 
 
 @pytest.fixture(scope="module")

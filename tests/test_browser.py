@@ -1,0 +1,140 @@
+"""A person's path through the app in a real Chromium: fake webcam, upload, model switch, curves.
+
+Needs Debian's chromium (`apt-get install chromium`) and the playwright package; screenshots of
+every step go to artifacts/screenshots/.
+"""
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import FOOD_DATA
+from PIL import Image
+from served import ROOT, serve_app
+
+from foodcls import nutrition
+
+playwright = pytest.importorskip("playwright.sync_api", reason="pip install playwright (requirements-dev.txt)")
+CHROMIUM = shutil.which("chromium")
+DEPLOYED = ROOT / "weights" / "efficientnet_lite0"
+SHOTS = ROOT / "artifacts" / "screenshots"
+FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+]  # fmt: skip
+TABLE = nutrition.load_table()
+pytestmark = [
+    pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install chromium)"),
+    pytest.mark.skipif(not (DEPLOYED / "config.json").is_file(), reason="no bundled deployed model in weights/"),
+    pytest.mark.skipif(not FOOD_DATA.is_dir(), reason=f"the shared food photos are not at {FOOD_DATA}"),
+]
+
+
+def write_y4m(photo: Image.Image, path: Path, side: int = 480, frames: int = 5) -> Path:
+    """A short raw video (YUV 4:2:0) of one still photo, for Chromium's fake webcam."""
+    image = photo.convert("RGB").resize((side, side), Image.Resampling.BICUBIC)
+    y, cb, cr = image.convert("YCbCr").split()
+    frame = y.tobytes() + cb.resize((side // 2, side // 2)).tobytes() + cr.resize((side // 2, side // 2)).tobytes()
+    with open(path, "wb") as out:
+        out.write(f"YUV4MPEG2 W{side} H{side} F10:1 Ip A1:1 C420jpeg\n".encode())
+        for _ in range(frames):
+            out.write(b"FRAME\n" + frame)
+    return path
+
+
+@pytest.fixture(scope="module")
+def test_photo() -> Path:
+    """A held-out photo of the deployed model's test split (first of the 'pho' class)."""
+    split = json.loads((DEPLOYED / "split.json").read_text())["splits"]["test"]
+    return FOOD_DATA / next(path for path in split if path.startswith("pho/"))
+
+
+@pytest.fixture(scope="module")
+def app_url():
+    with serve_app() as (url, _):
+        yield url
+
+
+@pytest.fixture
+def page(app_url, test_photo, tmp_path):
+    video = write_y4m(Image.open(test_photo), tmp_path / "meal.y4m")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with playwright.sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(
+            tempfile.mkdtemp(prefix="chromium-"),
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[*FLAGS, f"--use-file-for-fake-video-capture={video}"],
+            viewport={"width": 1280, "height": 1100},
+            permissions=["camera"],
+            locale="en-US",
+        )
+        page = context.new_page()
+        page.goto(app_url)
+        yield page
+        context.close()
+
+
+def top_labels(page) -> list[str]:
+    """The dish names the Label component shows, best first."""
+    page.wait_for_selector("[data-testid='label-output-value'], .output-class", timeout=60_000)
+    return [
+        text.strip() for text in page.locator(".confidence-set .text, .label-name").all_inner_texts() if text.strip()
+    ]
+
+
+def test_webcam_snapshot_names_the_dish_and_shows_nutrition(page, test_photo):
+    page.screenshot(path=SHOTS / "1-start.png")
+    page.get_by_text("Click to Access Webcam").click()
+    page.get_by_label("capture photo").click()
+    page.get_by_text("kcal").first.wait_for(timeout=60_000)
+    page.screenshot(path=SHOTS / "2-webcam-result.png", full_page=True)
+    body = page.inner_text("body")
+    true_dish = nutrition.display_name(test_photo.parent.name, TABLE)
+    shown = [name for name in map(lambda c: nutrition.display_name(c, TABLE), TABLE) if name in body]
+    assert shown, "no known dish name on the page"
+    assert true_dish in body  # the true class is among the top three shown
+    assert "식품의약품안전처" in body and "Traceback" not in body
+
+
+def test_upload_then_switch_model(page, test_photo):
+    page.get_by_label("Upload file").click()
+    with page.expect_file_chooser() as chooser:
+        page.get_by_label("Drop an image file here to upload").click()
+    chooser.value.set_files(str(test_photo))
+    page.get_by_text("kcal").first.wait_for(timeout=60_000)
+    assert "EfficientNet-Lite0" in page.inner_text("body")
+    page.get_by_label("Model").click()
+    page.get_by_role("option", name="ResNet18").click()
+    page.get_by_text("Model ResNet18").wait_for(timeout=60_000)
+    page.screenshot(path=SHOTS / "3-upload-resnet18.png", full_page=True)
+
+
+def test_a_photo_that_is_not_food_gets_the_unknown_dish_message(page, tmp_path):
+    noise = Image.fromarray(np.random.default_rng(0).integers(0, 256, (256, 256, 3), dtype=np.uint8))
+    noise.save(tmp_path / "noise.png")
+    page.get_by_label("Upload file").click()
+    with page.expect_file_chooser() as chooser:
+        page.get_by_label("Drop an image file here to upload").click()
+    chooser.value.set_files(str(tmp_path / "noise.png"))
+    page.get_by_text("probably none of the dishes").wait_for(timeout=60_000)
+    assert "kcal" not in page.inner_text("body")
+    page.screenshot(path=SHOTS / "4-not-food.png", full_page=True)
+
+
+def test_curves_tab_draws_one_line_per_model_and_follows_the_selection(page):
+    page.get_by_role("tab", name="Training curves").click()
+    page.locator(".js-plotly-plot .scatterlayer .trace").first.wait_for(timeout=60_000)
+    traces = page.locator(".js-plotly-plot").first.locator(".scatterlayer .trace")
+    assert traces.count() == 5
+    page.screenshot(path=SHOTS / "5-curves.png", full_page=True)
+    page.get_by_label("DeepNet10", exact=True).first.uncheck()
+    page.wait_for_function(
+        "() => document.querySelector('.js-plotly-plot').querySelectorAll('.scatterlayer .trace').length === 4",
+        timeout=30_000,
+    )
+    page.screenshot(path=SHOTS / "6-curves-without-deepnet10.png", full_page=True)
