@@ -255,12 +255,24 @@ def train_run(
         else f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)",
         "processes": world,
         "train_seconds": round(train_seconds, 1),
-        "versions": {"python": platform.python_version(), "torch": torch.__version__},
+        "versions": package_versions(),
     }
     runs.save_run(run_dir, shipped, config, history, metrics)
     data.write_manifest(run_dir / "split.json", image_set, split, seed)
     print(f"{model_id}: test top-1 {metrics['top1']:.3f} top-3 {metrics['top3']:.3f} -> {run_dir}")
     return metrics
+
+
+def package_versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {"python": platform.python_version()}
+    for package in ("torch", "torchvision", "timm", "numpy", "pillow"):
+        try:
+            found[package] = version(package)
+        except PackageNotFoundError:
+            pass
+    return found
 
 
 def parse_args(argv=None) -> argparse.Namespace:
