@@ -52,7 +52,7 @@ def grad_norm_figure(name: str, history: list[dict]) -> go.Figure:
             )
         )
     figure.update_layout(
-        title=f"{name}: per-layer gradient norm (mean over each epoch's steps)",
+        title=f"{name}: gradient norm per layer (epoch mean)",
         xaxis_title="epoch",
         yaxis_title="gradient norm",
         yaxis_type="log",
