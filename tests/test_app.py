@@ -236,3 +236,12 @@ def test_the_deployed_model_puts_a_real_photo_in_its_top_three(client):
         )
         hits += nutrition.display_name(relative.split("/")[0], TABLE) in labels
     assert hits >= 17  # top-3 on held-out photos; the card reports the rate on the whole test split
+
+
+def test_uploads_over_the_size_cap_are_refused(client, tmp_path):
+    big = tmp_path / "big.png"
+    big.write_bytes(b"\x89PNG" + bytes(11 * 1024 * 1024))
+    with pytest.raises(Exception, match="(?i)size|large|413"):
+        classify(client, big)
+    labels, *_ = classify(client, save(dish_photo("sushi"), tmp_path / "ok.png"))
+    assert labels["label"] == "생선초밥(모듬) · Assorted sushi"
