@@ -72,6 +72,7 @@ class ImageSet:
     labels: torch.Tensor  # N, int64
     paths: list[str]
     digests: list[str]  # SHA-1 of each file's bytes: exact duplicates share one
+    root: Path  # the folder the relative paths are under
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
 
     def subset(self, indices: list[int]) -> "ImageSet":
@@ -82,6 +83,7 @@ class ImageSet:
             self.labels[index],
             [self.paths[i] for i in indices],
             [self.digests[i] for i in indices],
+            self.root,
         )
 
 
@@ -151,6 +153,7 @@ def load_image_set(root: Path, size: int, only: set[str] | None = None, classes:
         labels=torch.tensor([job[2] for job, _ in kept], dtype=torch.long),
         paths=[job[0] for job, _ in kept],
         digests=[out[1] for _, out in kept],
+        root=root,
         skipped=skipped,
     )
 

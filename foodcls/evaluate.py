@@ -52,6 +52,20 @@ def score(logits: torch.Tensor, labels: torch.Tensor, classes: list[str]) -> dic
     }
 
 
+def choose_input_size(model, config: dict, image_set: data.ImageSet, sizes: list[int], device) -> tuple[int, dict]:
+    """The inference size with the best top-1 on `image_set` (the validation split), and every score.
+
+    A net trained on random-resized crops sees dishes larger than a centre crop of the same size
+    shows them; a somewhat larger test input evens that out (Touvron et al., "FixRes", 2019).
+    """
+    scores = {}
+    for size in sizes:
+        images = data.load_image_set(image_set.root, size, only=set(image_set.paths), classes=config["classes"])
+        logits = predict_logits(model, images.images, config["mean"], config["std"], device, config["tta_flip"])
+        scores[size] = score(logits, images.labels, config["classes"])["top1"]
+    return max(sizes, key=lambda size: (scores[size], -size)), scores
+
+
 def evaluate_run(run_dir: Path, data_dir: Path, split: str = "all") -> dict:
     model, config = runs.load_run(run_dir)
     only = None

@@ -8,7 +8,7 @@ import pytest
 import torch
 from PIL import Image
 
-from foodcls import evaluate, models, predict, runs, train
+from foodcls import data, evaluate, models, predict, runs, train
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -121,3 +121,36 @@ def test_torchrun_with_two_cpu_processes_trains_and_saves_a_loadable_model(tiny_
     assert config["processes"] == 2
     model, _ = runs.load_run(tmp_path / "w" / "shallownet")
     assert model(torch.randn(1, 3, 64, 64)).shape == (1, 3)
+
+
+@pytest.mark.slow
+def test_deploy_recipe_fine_tunes_pretrained_weights_and_picks_its_input_size_on_validation(tiny_folder, tmp_path):
+    out = tmp_path / "w"
+    train.main(["--data", str(tiny_folder), "--models", "efficientnet_lite0", "--recipe", "deploy", "--epochs", "1", "--batch-size", "8", "--out", str(out)])  # fmt: skip
+    run = out / "efficientnet_lite0"
+    config = runs.read_json(run / "config.json")
+    scores = config["val_top1_by_input_size"]
+    assert sorted(map(int, scores)) == train.RECIPES["deploy"]["test_sizes"]
+    assert config["input_size"] == max(sorted(map(int, scores)), key=lambda s: (scores[str(s)], -s))
+    assert config["train_input_size"] == 128
+    assert evaluate.evaluate_run(run, tiny_folder, split="test") == runs.read_json(run / "metrics.json")
+
+
+def test_pretrained_features_tell_dishes_apart_before_any_training(food_data):
+    """The packaged ImageNet weights load into the right places: a zero-shot probe finds structure."""
+    model = models.build_model("efficientnet_lite0", 10)
+    train.load_pretrained("efficientnet_lite0", model)
+    model.eval()
+    image_set = data.load_image_set(
+        food_data,
+        128,
+        only={f"{d}/{p.name}" for d in ("pho", "sushi") for p in sorted((food_data / d).glob("*.jpg"))[:20]},
+    )
+    with torch.inference_mode():
+        features = model.forward_head(
+            model.forward_features(data.normalize(image_set.images, (0.5,) * 3, (0.5,) * 3)), pre_logits=True
+        )
+    labels = image_set.labels
+    centroids = torch.stack([features[labels == c].mean(0) for c in labels.unique()])
+    nearest = torch.cdist(features, centroids).argmin(1)
+    assert (labels.unique()[nearest] == labels).float().mean() > 0.9  # random weights: 0.68
