@@ -60,7 +60,7 @@ def app_url():
 
 
 @pytest.fixture
-def page(app_url, test_photo, tmp_path):
+def page(app_url, test_photo, tmp_path, request):
     video = write_y4m(Image.open(test_photo), tmp_path / "meal.y4m")
     SHOTS.mkdir(parents=True, exist_ok=True)
     with playwright.sync_playwright() as p:
@@ -76,12 +76,20 @@ def page(app_url, test_photo, tmp_path):
         page = context.new_page()
         page.goto(app_url)
         yield page
+        page.screenshot(path=SHOTS / f"end-{request.node.name}.png", full_page=True)
         context.close()
 
 
 def test_webcam_snapshot_names_the_dish_and_shows_nutrition(page, test_photo):
     page.screenshot(path=SHOTS / "1-start.png")
+    threshold = page.get_by_label("number input for Confidence threshold")
+    threshold.fill("0.1")  # this photo is a hard one: 21% pho; show its nutrition anyway
+    threshold.press("Enter")
     page.get_by_text("Click to Access Webcam").click()
+    page.wait_for_function(  # the fake camera's stream is playing: a snapshot now has pixels
+        "() => { const v = document.querySelector('video'); return v && v.readyState >= 2 && v.videoWidth > 0; }",
+        timeout=30_000,
+    )
     page.get_by_label("capture photo").click()
     page.get_by_text("kcal").first.wait_for(timeout=60_000)
     page.screenshot(path=SHOTS / "2-webcam-result.png", full_page=True)
