@@ -183,6 +183,12 @@ def build_app(store: RunStore, nutrition_table: dict) -> gr.Blocks:
             gr.Image(value=cam, visible=cam is not None),
         )
 
+    def on_setting_change(payload, run, threshold, servings, want_cam):
+        """A changed control re-runs the classification of the photo shown, if there is one."""
+        if payload is None:
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        return on_classify(payload, run, threshold, servings, want_cam)
+
     def on_curves(names, metric, split, log_y):
         histories, _, _ = curves_data.get()
         return curves.curves_figure({n: histories[n] for n in names if n in histories}, metric, split, log_y)
@@ -238,7 +244,7 @@ def build_app(store: RunStore, nutrition_table: dict) -> gr.Blocks:
             outputs = [top, facts, verdict, cam]
             button.click(on_classify, inputs, outputs, api_name="classify", preprocess=False)
             for control in (run.change, threshold.release, servings.release, want_cam.change):
-                control(on_classify, inputs, outputs, preprocess=False, api_visibility="private")
+                control(on_setting_change, inputs, outputs, preprocess=False, api_visibility="private")
             photo.input(
                 on_classify, inputs, outputs, preprocess=False, api_visibility="private", trigger_mode="always_last"
             )

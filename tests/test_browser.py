@@ -98,6 +98,7 @@ def test_webcam_snapshot_names_the_dish_and_shows_nutrition(page, test_photo):
     assert any(nutrition.display_name(dish, TABLE) in body for dish in TABLE), "no known dish on the page"
     assert true_dish in body  # the true class is among the top three shown
     assert "식품의약품안전처" in body and "Traceback" not in body
+    assert "No photo" not in body  # changing a setting before the snapshot is not an error
 
 
 def test_upload_then_switch_model(page, test_photo):
