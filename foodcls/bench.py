@@ -6,12 +6,16 @@ one run on one machine; nothing here asserts a speed.
 
 import argparse
 import json
+import os
 import platform
+import socket
 import statistics
 import subprocess
 import sys
 import time
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -23,6 +27,45 @@ from foodcls.predict import Classifier
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVED = (models.DEPLOYED_MODEL, *models.STUDY_MODELS)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def serve_app(extra_env: dict | None = None, timeout: float = 120):
+    """Start `python app.py` as users do, on a free port of 127.0.0.1 (bundled weights unless
+    `extra_env` names a Hub repo); yield (url, process) once it answers, and stop it afterwards."""
+    port = free_port()
+    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "FOODCLS_HUB_REPO": "", **(extra_env or {})}
+    env.pop("GRADIO_SERVER_NAME", None)
+    log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"foodcls-app-{port}.log", "w+")
+    process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if process.poll() is not None:
+                log.seek(0)
+                raise RuntimeError(f"app exited with {process.returncode}:\n{log.read()[-3000:]}")
+            try:
+                urllib.request.urlopen(url, timeout=2)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"app did not answer on {url} within {timeout} s") from None
+                time.sleep(0.5)
+        yield url, process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
 
 
 def timed(fn, repeats: int, warmup: int = 3) -> list[float]:
@@ -174,9 +217,7 @@ def bench_training(steps: int) -> list[dict]:
 
 def bench_served(users: int, requests: int, photo: Path) -> dict:
     """Requests per second and p95 with concurrent gradio_client users against `python app.py`."""
-    sys.path.insert(0, str(ROOT / "tests"))
     from gradio_client import Client, handle_file
-    from served import serve_app
 
     with serve_app() as (url, _):
         Client(url, verbose=False).predict(
@@ -206,9 +247,7 @@ def bench_served(users: int, requests: int, photo: Path) -> dict:
 
 def bench_cold_start(photo: Path) -> dict:
     """Seconds from launching `python app.py` to the first classify answer, against bare imports."""
-    sys.path.insert(0, str(ROOT / "tests"))
     from gradio_client import Client, handle_file
-    from served import serve_app
 
     started = time.perf_counter()
     subprocess.run([sys.executable, "-c", "import torch, gradio"], check=True)
@@ -226,10 +265,21 @@ def bench_cold_start(photo: Path) -> dict:
     }
 
 
+def cpu_name() -> str:
+    """The processor's model name from /proc/cpuinfo (Linux), else what platform knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def markdown(result: dict) -> str:
     machine = result["machine"]
     lines = [
-        f"Measured on {machine['cpu']} ({machine['threads']} torch threads), torch {machine['torch']}; "
+        f"Measured on {machine['cpu']}, {machine['cores']} cores ({machine['threads']} torch threads), torch {machine['torch']}; "
         f"matmul ceilings {machine['matmul_gflops']['float32']} GFLOP/s float32, {machine['matmul_gflops']['bfloat16']} bfloat16.",
         "",
         "| model | params | input | MMACs | forward p50 / p95 ms | GFLOP/s (% of bf16 ceiling) | request p50 / p95 ms | naive p50 ms | speed-up |",
@@ -269,7 +319,7 @@ def main(argv=None) -> None:
         Image.effect_mandelbrot((512, 512), (-2, -1.5, 1, 1.5), 100).convert("RGB").save(photo)
     repeats = 5 if args.quick else 100
     model_rows, machine = bench_models(args.weights, photo, repeats, args.quick)
-    machine.update({"cpu": platform.processor() or platform.machine(), "torch": torch.__version__})
+    machine.update({"cpu": cpu_name(), "cores": os.cpu_count(), "torch": torch.__version__})
     result = {"machine": machine, "models": model_rows, "training": bench_training(2 if args.quick else 10)}
     if not args.quick:
         result["served"] = bench_served(16, 320, photo)

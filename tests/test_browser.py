@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 from conftest import FOOD_DATA
 from PIL import Image
-from served import ROOT, serve_app
 
 from foodcls import nutrition
+from foodcls.bench import ROOT, serve_app
 
 playwright = pytest.importorskip("playwright.sync_api", reason="pip install playwright (requirements-dev.txt)")
 CHROMIUM = shutil.which("chromium")

@@ -6,7 +6,8 @@ import pytest
 from conftest import dish_photo
 from fakehub import FakeHub
 from gradio_client import Client, handle_file
-from served import ROOT, serve_app
+
+from foodcls.bench import ROOT, serve_app
 
 pytestmark = pytest.mark.skipif(
     not (ROOT / "weights" / "shallownet" / "config.json").is_file(), reason="no bundled weights in weights/"

@@ -13,7 +13,8 @@ import pytest
 from conftest import FOOD_DATA
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
-from served import ROOT, serve_app
+
+from foodcls.bench import ROOT, serve_app
 
 USERS, REQUESTS, DEADLINE_S = 32, 512, 240
 MODELS = ["efficientnet_lite0", "resnet18", "shallownet", "deepnet5", "skipcon_deepnet10"]
