@@ -112,7 +112,7 @@ def explanation(configs: dict[str, dict], histories: dict[str, list[dict]]) -> s
             f"- {plain} {'stays near chance: it does not learn' if stuck else 'does learn in this run'}, "
             f"while {skip}, the same ten layers plus identity skips, reaches {acc(skip)}. "
             f"In the first epoch the first layer of {plain} got {first_layer_ratio(plain):.2g}x the gradient of its "
-            f"last layer, against {first_layer_ratio(skip):.2g}x with skips: the gradient figure below shows it."
+            f"last layer, against {first_layer_ratio(skip):.2g}x with skips (see the gradient-norm figures)."
         )
         lines.append(
             f"- {plain}는 {'찬스 수준에 머물러 학습하지 못합니다' if stuck else '이번 실행에서는 학습합니다'}. "

@@ -106,11 +106,10 @@ def test_upload_then_switch_model(page, test_photo):
     with page.expect_file_chooser() as chooser:
         page.get_by_label("Drop an image file here to upload").click()
     chooser.value.set_files(str(test_photo))
-    page.get_by_text("kcal").first.wait_for(timeout=60_000)
-    assert "EfficientNet-Lite0" in page.inner_text("body")
-    page.get_by_label("Model").click()
+    page.wait_for_function("() => document.body.innerText.includes('EfficientNet-Lite0 from')", timeout=60_000)
+    page.get_by_role("combobox", name="Model").click()
     page.get_by_role("option", name="ResNet18").click()
-    page.get_by_text("Model ResNet18").wait_for(timeout=60_000)
+    page.wait_for_function("() => document.body.innerText.includes('ResNet18 from')", timeout=60_000)
     page.screenshot(path=SHOTS / "3-upload-resnet18.png", full_page=True)
 
 
