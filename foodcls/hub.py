@@ -60,7 +60,3 @@ def bundled_file(source: WeightsSource, run: str, filename: str) -> Path:
     if not path.is_file():
         raise FileNotFoundError(f"{path} is missing")
     return path
-
-
-def list_bundled_runs(source: WeightsSource) -> list[str]:
-    return sorted(p.parent.name for p in source.bundled.glob("*/config.json"))
