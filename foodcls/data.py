@@ -24,6 +24,10 @@ SPLIT_FRACTIONS = {"val": 0.1, "test": 0.1}  # train gets the rest
 MAX_IMAGE_PIXELS = 60_000_000  # a 60 MP phone photo is fine; larger is refused as a possible bomb
 
 
+class ImageTooLarge(ValueError):
+    """More pixels than MAX_IMAGE_PIXELS: refused before decoding, as a possible decompression bomb."""
+
+
 class DataError(ValueError):
     """The data folder cannot be used as it is; the message says which folder or class and why."""
 
@@ -35,7 +39,7 @@ def open_rgb(source, min_side: int | None = None) -> Image.Image:
     """
     image = Image.open(source)
     if image.width * image.height > MAX_IMAGE_PIXELS:
-        raise ValueError(f"image is {image.width}x{image.height}, over the {MAX_IMAGE_PIXELS:,} pixel cap")
+        raise ImageTooLarge(f"image is {image.width}x{image.height}, over the {MAX_IMAGE_PIXELS:,} pixel cap")
     if min_side:
         image.draft("RGB", (min_side, min_side))
     image = ImageOps.exif_transpose(image)

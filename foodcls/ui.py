@@ -8,6 +8,7 @@ import pandas as pd
 from PIL import Image
 
 from foodcls import curves, data, models, nutrition
+from foodcls.predict import grad_cam
 from foodcls.store import ModelUnavailable, RunStore
 
 RUNS = (models.DEPLOYED_MODEL, *models.STUDY_MODELS)
@@ -88,15 +89,11 @@ def read_photo(path: str | Path | None) -> Image.Image:
         raise PhotoError("빈 파일입니다. The file is empty (0 bytes): please upload the photo again.")
     try:
         photo = data.open_rgb(path, MAX_PHOTO_SIDE)
-    except Image.DecompressionBombError:
+    except (Image.DecompressionBombError, data.ImageTooLarge):
         raise PhotoError(
             "사진이 너무 큽니다. The image is too large to open safely: please send a smaller photo."
         ) from None
     except ValueError as error:
-        if "pixel cap" in str(error):
-            raise PhotoError(
-                "사진이 너무 큽니다. The image is too large to open safely: please send a smaller photo."
-            ) from None
         raise PhotoError(f"사진을 읽을 수 없습니다. This file is not a readable image ({error}).") from None
     except Exception as error:
         raise PhotoError(
@@ -138,8 +135,6 @@ def classify(
         lines.insert(0, f"**{best_class}** ({best_p:.0%}): 영양 정보 없음 · no nutrition data for this dish.")
     cam = None
     if want_cam and best_p >= threshold:
-        from foodcls.predict import grad_cam
-
         cam = grad_cam(classifier, photo, int(top.indices[0]))
     return labels, facts, "\n\n".join(lines), cam
 
