@@ -23,7 +23,8 @@ from PIL import Image
 from torch import nn
 
 from foodcls import data, models, nutrition, runs, ui
-from foodcls.predict import Classifier
+from foodcls.hub import WeightsSource
+from foodcls.store import RunStore
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVED = (models.DEPLOYED_MODEL, *models.STUDY_MODELS)
@@ -141,12 +142,12 @@ def bench_models(runs_dir: Path, photo: Path, repeats: int, quick: bool) -> tupl
         "bfloat16": matmul_ceiling(torch.bfloat16, 1024 if quick else 2048, 3 if quick else 10),
     }
     table = nutrition.load_table()
+    store = RunStore(WeightsSource(None, "", bundled=runs_dir))  # the app's own request path, bundled weights
     rows = []
     for run in SERVED:
         if not (runs_dir / run / "config.json").is_file():
             continue
         model, config = runs.load_run(runs_dir / run)
-        classifier = Classifier(model, config)
         size = config["input_size"]
         macs = count_macs(model, size)
         x = data.normalize(
@@ -155,7 +156,8 @@ def bench_models(runs_dir: Path, photo: Path, repeats: int, quick: bool) -> tupl
         with torch.inference_mode():
             forward = timed(lambda m=model, x=x: m(x), repeats)
         passes = 2 if config["tta_flip"] else 1
-        request = timed(lambda c=classifier: classify_request(c, photo, table), repeats)
+        # threshold 0, so every timed request also builds the nutrition rows
+        request = timed(lambda r=run: ui.classify(store, table, ui.read_photo(photo), r, 0.0, 1.0, False), repeats)
         naive_model, _ = runs.load_run(runs_dir / run)
         baseline = timed(lambda m=naive_model, c=config: naive_request(m, c, photo, table), repeats)
         rows.append(
@@ -176,14 +178,6 @@ def bench_models(runs_dir: Path, photo: Path, repeats: int, quick: bool) -> tupl
             }
         )
     return rows, {"threads": threads, "matmul_gflops": {k: round(v, 1) for k, v in ceilings.items()}}
-
-
-def classify_request(classifier: Classifier, path: Path, table: dict) -> list:
-    """What the app does per request: read the photo, top-k, the nutrition rows."""
-    photo = ui.read_photo(path)
-    probabilities = classifier.probabilities(photo)
-    best = classifier.classes[int(probabilities.argmax())]
-    return nutrition.facts(table[best], 1.0).values.tolist() if best in table else []
 
 
 def training_step(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor):
