@@ -19,11 +19,15 @@ class Classifier:
     def classes(self) -> list[str]:
         return self.config["classes"]
 
+    def inputs(self, image: Image.Image) -> tuple[torch.Tensor, torch.Tensor]:
+        """(uint8 pixels, normalised model input) of one photo: resized, centre-cropped, batch of 1."""
+        pixels = data.square_uint8(image.convert("RGB"), self.config["input_size"]).unsqueeze(0)
+        return pixels, data.normalize(pixels, self.config["mean"], self.config["std"])
+
     @torch.inference_mode()
     def probabilities(self, image: Image.Image) -> torch.Tensor:
         """Softmax over the classes for one RGB photo (any size; resized and centre-cropped)."""
-        pixels = data.square_uint8(image.convert("RGB"), self.config["input_size"]).unsqueeze(0)
-        inputs = data.normalize(pixels, self.config["mean"], self.config["std"])
+        _, inputs = self.inputs(image)
         logits = self.model(inputs)
         if self.config["tta_flip"]:
             logits = (logits + self.model(inputs.flip(3))) / 2
@@ -47,8 +51,8 @@ def grad_cam(classifier: Classifier, image: Image.Image, class_index: int) -> Im
     backward_hook = layer.register_full_backward_hook(lambda _m, _gi, go: saved.update(gradient=go[0]))
     try:
         size = classifier.config["input_size"]
-        pixels = data.square_uint8(image.convert("RGB"), size).unsqueeze(0)
-        inputs = data.normalize(pixels, classifier.config["mean"], classifier.config["std"]).requires_grad_()
+        pixels, inputs = classifier.inputs(image)
+        inputs.requires_grad_()
         classifier.model.zero_grad()
         classifier.model(inputs)[0, class_index].backward()
     finally:
