@@ -8,7 +8,9 @@ import argparse
 import ctypes
 import os
 
-from foodcls import hub, nutrition, ui
+import torch
+
+from foodcls import hub, nutrition, predict, ui
 from foodcls.store import RunStore
 
 
@@ -33,6 +35,7 @@ def main() -> None:
     parser.add_argument("--hub-revision", help=f"revision to pin (default {hub.DEFAULT_REVISION})")
     args = parser.parse_args()
     limit_malloc_arenas()
+    torch.set_num_threads(predict.SERVING_THREADS)
     store = RunStore(hub.WeightsSource.from_env(args.hub_repo, args.hub_revision))
     demo = ui.build_app(store, nutrition.load_table())
     demo.queue(default_concurrency_limit=4).launch(

@@ -21,8 +21,9 @@ from pathlib import Path
 import torch
 from PIL import Image
 from torch import nn
+from torch.nn import functional as F
 
-from foodcls import data, models, nutrition, runs, ui
+from foodcls import data, evaluate, models, nutrition, predict, runs, ui
 from foodcls.hub import WeightsSource
 from foodcls.store import RunStore
 
@@ -135,59 +136,87 @@ def naive_request(model: nn.Module, config: dict, path: Path, table: dict) -> li
     return nutrition.facts(table[best], 1.0).values.tolist() if best in table else []
 
 
-def bench_models(runs_dir: Path, photo: Path, repeats: int, quick: bool) -> tuple[list[dict], dict]:
-    threads = torch.get_num_threads()
-    ceilings = {
-        "float32": matmul_ceiling(torch.float32, 1024 if quick else 2048, 3 if quick else 10),
-        "bfloat16": matmul_ceiling(torch.bfloat16, 1024 if quick else 2048, 3 if quick else 10),
+def held_out_top1(run_dir: Path, data_dir: Path, classifier) -> dict:
+    """Top-1 on the run's held-out test split: the float32 model as trained, and the served path."""
+    reference = evaluate.evaluate_run(run_dir, data_dir, split="test")
+    test = set(data.read_manifest(run_dir / "split.json")["splits"]["test"])
+    images = data.load_image_set(data_dir, classifier.config["input_size"], only=test, classes=classifier.classes)
+    served = [classifier.probabilities_of_pixels(pixels.unsqueeze(0)).argmax().item() for pixels in images.images]
+    return {
+        "test_top1_float32": reference["top1"],
+        "test_top1_served": round((torch.tensor(served) == images.labels).float().mean().item(), 4),
     }
+
+
+def bench_models(
+    runs_dir: Path, photo: Path, repeats: int, quick: bool, data_dir: Path | None
+) -> tuple[list[dict], dict]:
+    """Per served model, with torch threads as the app sets them; ceilings on all cores and on those threads."""
+    size, repeats_ceiling = (1024, 3) if quick else (2048, 10)
+    all_threads = torch.get_num_threads()
+    ceilings = {}
+    for threads in dict.fromkeys((all_threads, predict.SERVING_THREADS)):
+        torch.set_num_threads(threads)
+        ceilings[threads] = {
+            "float32": round(matmul_ceiling(torch.float32, size, repeats_ceiling), 1),
+            "bfloat16": round(matmul_ceiling(torch.bfloat16, size, repeats_ceiling), 1),
+        }
+    bf16_ceiling = ceilings[predict.SERVING_THREADS]["bfloat16"]
+    torch.set_num_threads(predict.SERVING_THREADS)
     table = nutrition.load_table()
     store = RunStore(WeightsSource(None, "", bundled=runs_dir))  # the app's own request path, bundled weights
     rows = []
     for run in SERVED:
         if not (runs_dir / run / "config.json").is_file():
             continue
-        model, config = runs.load_run(runs_dir / run)
+        classifier, _ = store.classifier(run)
+        config = classifier.config
         size = config["input_size"]
-        macs = count_macs(model, size)
-        x = data.normalize(
-            data.square_uint8(Image.open(photo).convert("RGB"), size).unsqueeze(0), config["mean"], config["std"]
-        )
+        naive_model, _ = runs.load_run(runs_dir / run)
+        macs = count_macs(naive_model, size)
+        x = classifier.inputs(classifier.pixels(Image.open(photo))).contiguous(memory_format=torch.channels_last)
         with torch.inference_mode():
-            forward = timed(lambda m=model, x=x: m(x), repeats)
-        passes = 2 if config["tta_flip"] else 1
+            forward = timed(lambda m=classifier.model, x=x: m(x), repeats)
         # threshold 0, so every timed request also builds the nutrition rows
         request = timed(lambda r=run: ui.classify(store, table, ui.read_photo(photo), r, 0.0, 1.0, False), repeats)
-        naive_model, _ = runs.load_run(runs_dir / run)
         baseline = timed(lambda m=naive_model, c=config: naive_request(m, c, photo, table), repeats)
-        rows.append(
-            {
-                "model": config["name"],
-                "parameters": models.count_parameters(model),
-                "input": size,
-                "mmacs": round(macs / 1e6, 1),
-                "forward_p50_ms": round(p(forward, 50), 2),
-                "forward_p95_ms": round(p(forward, 95), 2),
-                "gflops": round(2 * macs / (p(forward, 50) / 1000) / 1e9, 1),
-                "pct_bf16_ceiling": round(100 * 2 * macs / (p(forward, 50) / 1000) / 1e9 / ceilings["bfloat16"], 1),
-                "forwards_per_request": passes,
-                "request_p50_ms": round(p(request, 50), 2),
-                "request_p95_ms": round(p(request, 95), 2),
-                "naive_p50_ms": round(p(baseline, 50), 2),
-                "speedup_vs_naive": round(p(baseline, 50) / p(request, 50), 2),
-            }
-        )
-    return rows, {"threads": threads, "matmul_gflops": {k: round(v, 1) for k, v in ceilings.items()}}
+        gflops = 2 * macs / (p(forward, 50) / 1000) / 1e9
+        row = {
+            "model": config["name"],
+            "parameters": models.count_parameters(naive_model),
+            "input": size,
+            "mmacs": round(macs / 1e6, 1),
+            "dtype": str(classifier.dtype).removeprefix("torch."),
+            "forward_p50_ms": round(p(forward, 50), 2),
+            "forward_p95_ms": round(p(forward, 95), 2),
+            "gflops": round(gflops, 1),
+            "pct_bf16_ceiling": round(100 * gflops / bf16_ceiling, 1),
+            "request_batch": 2 if config["tta_flip"] else 1,  # flip TTA: the photo and its mirror together
+            "request_p50_ms": round(p(request, 50), 2),
+            "request_p95_ms": round(p(request, 95), 2),
+            "naive_p50_ms": round(p(baseline, 50), 2),
+            "speedup_vs_naive": round(p(baseline, 50) / p(request, 50), 2),
+        }
+        if data_dir is not None and (runs_dir / run / "split.json").is_file():
+            row.update(held_out_top1(runs_dir / run, data_dir, classifier))
+        rows.append(row)
+    torch.set_num_threads(all_threads)
+    return rows, {"threads": all_threads, "serving_threads": predict.SERVING_THREADS, "matmul_gflops": ceilings}
 
 
-def training_step(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor):
-    from torch.nn import functional as F
+def training_step(model: nn.Module, x: torch.Tensor, y: torch.Tensor):
+    """One SGD step as train.py takes it: channels-last, bfloat16 autocast on a GPU."""
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    cuda = x.device.type == "cuda"
 
     def step():
-        loss = F.cross_entropy(model(x), y)
+        with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=cuda):
+            loss = F.cross_entropy(model(x), y)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
+        if cuda:
+            torch.cuda.synchronize()
 
     return step
 
@@ -198,45 +227,79 @@ def bench_training(steps: int) -> list[dict]:
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     for run in SERVED:
         spec = models.MODEL_SPECS[run]
-        model = models.build_model(run, 10).to(device)
+        model = models.build_model(run, 10).to(device, memory_format=torch.channels_last)
         x = torch.randn(64, 3, spec.input_size, spec.input_size, device=device)
         y = torch.randint(0, 10, (64,), device=device)
-        step = training_step(model, torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9), x, y)
-        times = timed(step, steps, warmup=1)
+        times = timed(training_step(model, x.contiguous(memory_format=torch.channels_last), y), steps, warmup=1)
         rows.append(
             {"model": spec.name, "device": device.type, "train_images_per_s": round(64 / statistics.median(times), 1)}
         )
     return rows
 
 
-def bench_served(users: int, requests: int, photo: Path) -> dict:
-    """Requests per second and p95 with concurrent gradio_client users against `python app.py`."""
+def process_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds a process has used so far (Linux /proc), or None elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def gradio_client_user(url: str, photo: Path):
+    """One user of the Python gradio_client: a classify request per call."""
     from gradio_client import Client, handle_file
 
-    with serve_app() as (url, _):
-        Client(url, verbose=False).predict(
-            handle_file(str(photo)), models.DEPLOYED_MODEL, 0.5, 1.0, False, api_name="/classify"
-        )
+    client = Client(url, verbose=False)
+    return lambda: client.predict(handle_file(str(photo)), models.DEPLOYED_MODEL, 0.5, 1.0, False, api_name="/classify")
 
-        def user(count):
-            client = Client(url, verbose=False)
-            times = []
-            for _ in range(count):
-                started = time.perf_counter()
-                client.predict(handle_file(str(photo)), models.DEPLOYED_MODEL, 0.5, 1.0, False, api_name="/classify")
-                times.append(time.perf_counter() - started)
-            return times
 
-        started = time.perf_counter()
-        with ThreadPoolExecutor(users) as pool:
-            times = [t for share in pool.map(user, [requests // users] * users) for t in share]
-        wall = time.perf_counter() - started
-    return {
-        "users": users,
-        "requests": len(times),
-        "requests_per_s": round(len(times) / wall, 1),
-        "p95_ms": round(p(times, 95), 1),
-    }
+def http_user(url: str, photo: Path):
+    """One user of Gradio's REST API, as curl or a browser uses it: upload, call, read the result."""
+    import httpx
+
+    client, content = httpx.Client(timeout=60), photo.read_bytes()
+
+    def request():
+        upload = client.post(f"{url}gradio_api/upload", files={"files": (photo.name, content, "image/jpeg")})
+        path = upload.raise_for_status().json()[0]
+        body = {"data": [{"path": path, "meta": {"_type": "gradio.FileData"}}, models.DEPLOYED_MODEL, 0.5, 1.0, False]}
+        event = client.post(f"{url}gradio_api/call/classify", json=body).raise_for_status().json()["event_id"]
+        answer = client.get(f"{url}gradio_api/call/classify/{event}").raise_for_status().text
+        if "event: complete" not in answer:
+            raise RuntimeError(f"classify failed: {answer[-300:]}")
+
+    return request
+
+
+def bench_served(users: int, requests: int, photo: Path) -> list[dict]:
+    """Requests per second, p95 and the app's CPU per request, with concurrent users against
+    `python app.py`, once per kind of client. The clients share this machine's cores with the app,
+    so a client that costs much CPU (gradio_client does) lowers what the app is measured to serve."""
+    results = []
+    with serve_app() as (url, process):
+        for name, make_user in (("gradio_client", gradio_client_user), ("http", http_user)):
+            make_user(url, photo)()  # the model is loaded before the clock starts
+            clients = [make_user(url, photo) for _ in range(users)]
+            cpu_before, started = process_cpu_seconds(process.pid), time.perf_counter()
+            with ThreadPoolExecutor(users) as pool:
+                times = [
+                    t for share in pool.map(lambda c: timed(c, requests // users, warmup=0), clients) for t in share
+                ]
+            wall, cpu_after = time.perf_counter() - started, process_cpu_seconds(process.pid)
+            results.append(
+                {
+                    "client": name,
+                    "users": users,
+                    "requests": len(times),
+                    "requests_per_s": round(len(times) / wall, 1),
+                    "p95_ms": round(p(times, 95), 1),
+                    "app_cpu_ms_per_request": None
+                    if cpu_before is None
+                    else round((cpu_after - cpu_before) / len(times) * 1000, 1),
+                }
+            )
+    return results
 
 
 def bench_cold_start(photo: Path) -> dict:
@@ -273,21 +336,27 @@ def cpu_name() -> str:
 def markdown(result: dict) -> str:
     machine = result["machine"]
     lines = [
-        f"Measured on {machine['cpu']}, {machine['cores']} cores ({machine['threads']} torch threads), torch {machine['torch']}; "
-        f"matmul ceilings {machine['matmul_gflops']['float32']} GFLOP/s float32, {machine['matmul_gflops']['bfloat16']} bfloat16.",
+        f"Measured on {machine['cpu']}, {machine['cores']} cores, torch {machine['torch']}. Matmul ceilings (GFLOP/s, "
+        "float32 / bfloat16): "
+        + ", ".join(f"{t} thread(s) {c['float32']} / {c['bfloat16']}" for t, c in machine["matmul_gflops"].items())
+        + f". Models run as the app runs them, on {machine['serving_threads']} thread(s) per request; the % is of"
+        " the bfloat16 ceiling on as many threads.",
         "",
-        "| model | params | input | MMACs | forward p50 / p95 ms | GFLOP/s (% of bf16 ceiling) | request p50 / p95 ms | naive p50 ms | speed-up |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| model | params | input | MMACs | dtype | forward p50 / p95 ms | GFLOP/s (% of bf16 ceiling) "
+        "| request p50 / p95 ms | naive p50 ms | speed-up | test top-1 float32 / served |",
+        "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in result["models"]:
+        accuracy = f"{r['test_top1_float32']:.1%} / {r['test_top1_served']:.1%}" if "test_top1_served" in r else "-"
         lines.append(
-            f"| {r['model']} | {r['parameters']:,} | {r['input']} | {r['mmacs']} | {r['forward_p50_ms']} / {r['forward_p95_ms']} "
-            f"| {r['gflops']} ({r['pct_bf16_ceiling']}%) | {r['request_p50_ms']} / {r['request_p95_ms']} | {r['naive_p50_ms']} | {r['speedup_vs_naive']}x |"
+            f"| {r['model']} | {r['parameters']:,} | {r['input']} | {r['mmacs']} | {r['dtype']} "
+            f"| {r['forward_p50_ms']} / {r['forward_p95_ms']} | {r['gflops']} ({r['pct_bf16_ceiling']}%) "
+            f"| {r['request_p50_ms']} / {r['request_p95_ms']} | {r['naive_p50_ms']} | {r['speedup_vs_naive']}x | {accuracy} |"
         )
-    if "served" in result:
-        s = result["served"]
+    for s in result.get("served", []):
         lines.append(
-            f"\nServed: {s['users']} concurrent users, {s['requests']} requests: {s['requests_per_s']} req/s, p95 {s['p95_ms']} ms."
+            f"\nServed to {s['users']} concurrent {s['client']} users, {s['requests']} requests: "
+            f"{s['requests_per_s']} req/s, p95 {s['p95_ms']} ms, app CPU {s['app_cpu_ms_per_request']} ms per request."
         )
     if "cold_start" in result:
         c = result["cold_start"]
@@ -304,7 +373,15 @@ def main(argv=None) -> None:
     parser.add_argument("--weights", type=Path, default=ROOT / "weights")
     parser.add_argument("--photo", type=Path, help="a meal photo (default: a synthetic 512 px image)")
     parser.add_argument("--out", type=Path, default=Path("bench"))
-    parser.add_argument("--quick", action="store_true", help="seconds, not minutes: few repeats, no server parts")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=ROOT.parent / "shared" / "data" / "food101-asian10-64",
+        help="the runs' data folder, for test top-1 of the float32 and the served model (skipped when absent)",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="seconds, not minutes: few repeats and requests, no accuracy"
+    )
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     photo = args.photo
@@ -312,12 +389,12 @@ def main(argv=None) -> None:
         photo = args.out / "photo.jpg"
         Image.effect_mandelbrot((512, 512), (-2, -1.5, 1, 1.5), 100).convert("RGB").save(photo)
     repeats = 5 if args.quick else 100
-    model_rows, machine = bench_models(args.weights, photo, repeats, args.quick)
+    data_dir = args.data if args.data.is_dir() and not args.quick else None
+    model_rows, machine = bench_models(args.weights, photo, repeats, args.quick, data_dir)
     machine.update({"cpu": cpu_name(), "cores": os.cpu_count(), "torch": torch.__version__})
     result = {"machine": machine, "models": model_rows, "training": bench_training(2 if args.quick else 10)}
-    if not args.quick:
-        result["served"] = bench_served(16, 320, photo)
-        result["cold_start"] = bench_cold_start(photo)
+    result["served"] = bench_served(*((2, 8) if args.quick else (16, 320)), photo)
+    result["cold_start"] = bench_cold_start(photo)
     (args.out / "bench.json").write_text(json.dumps(result, indent=1))
     (args.out / "bench.md").write_text(markdown(result))
     print(markdown(result))

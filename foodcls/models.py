@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 from torch.nn import functional as F
+from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -148,6 +149,39 @@ def build_model(model_id: str, num_classes: int) -> nn.Module:
 
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
+
+
+def fold_batch_norms(model: nn.Module, input_size: int) -> nn.Module:
+    """Fold every eval-mode BatchNorm into the convolution that feeds it: same outputs, one pass fewer.
+
+    Which convolution feeds which norm is observed in one forward pass; a norm with a built-in
+    activation (timm's BatchNormAct2d) is replaced by that activation, a plain one by nothing.
+    """
+    model.eval()
+    conv_outputs, pairs = {}, []
+
+    def after_conv(module, _inputs, output):
+        conv_outputs[id(output)] = (module, output)  # the output is kept so its id is not reused
+
+    def before_norm(module, inputs):
+        if id(inputs[0]) in conv_outputs:
+            pairs.append((conv_outputs[id(inputs[0])][0], module))
+
+    hooks = [m.register_forward_hook(after_conv) for m in model.modules() if isinstance(m, nn.Conv2d)]
+    hooks += [m.register_forward_pre_hook(before_norm) for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+    try:
+        with torch.no_grad():
+            model(torch.zeros(1, 3, input_size, input_size))
+    finally:
+        for hook in hooks:
+            hook.remove()
+    names = {module: name for name, module in model.named_modules()}
+    for conv, norm in pairs:
+        after = nn.Sequential(norm.drop, norm.act) if hasattr(norm, "act") else nn.Identity()
+        for module, replacement in ((conv, fuse_conv_bn_eval(conv, norm)), (norm, after)):
+            parent, _, attribute = names[module].rpartition(".")
+            setattr(model.get_submodule(parent), attribute, replacement)
+    return model
 
 
 def tracked_layers(model: nn.Module) -> dict[str, torch.Tensor]:

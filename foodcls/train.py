@@ -151,7 +151,8 @@ def train_run(
     if recipe["pretrained"]:
         load_pretrained(model_id, raw_model)
     cuda = device.type == "cuda"
-    raw_model = raw_model.to(device, memory_format=torch.channels_last if cuda else torch.contiguous_format)
+    # Channels-last on every device: it doubled EfficientNet-Lite0's training speed on the CPU too.
+    raw_model = raw_model.to(device, memory_format=torch.channels_last)
     model = nn.parallel.DistributedDataParallel(raw_model) if world > 1 else raw_model
     layers = models.tracked_layers(raw_model)
     optimizer = make_optimizer(model, recipe)
@@ -186,8 +187,7 @@ def train_run(
         ):
             inputs = data.augment(data.normalize(train_images[batch], spec.mean, spec.std), recipe["min_scale"])
             targets = train_labels[batch]
-            if cuda:
-                inputs = inputs.contiguous(memory_format=torch.channels_last)
+            inputs = inputs.contiguous(memory_format=torch.channels_last)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cuda):
                 logits = model(inputs)
                 loss = F.cross_entropy(logits, targets, label_smoothing=recipe["label_smoothing"])

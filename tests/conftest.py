@@ -49,15 +49,21 @@ def food_data() -> Path:
 
 
 @pytest.fixture(scope="session")
-def tiny_weights(tmp_path_factory) -> Path:
-    """A weights/ folder with a ShallowNet that tells three colour 'dishes' apart, and a DeepNet10."""
+def tiny_dishes(tmp_path_factory) -> Path:
+    """Three colour 'dishes' (bibimbap, ramen, sushi) of twenty 64 px photos each."""
     root = tmp_path_factory.mktemp("dishes")
     for label, dish in enumerate(DISH_COLOURS):
         (root / dish).mkdir()
         for i in range(20):
             dish_photo(dish, label * 100 + i, 64).save(root / dish / f"{i}.png")
+    return root
+
+
+@pytest.fixture(scope="session")
+def tiny_weights(tiny_dishes, tmp_path_factory) -> Path:
+    """A weights/ folder with a ShallowNet that tells three colour 'dishes' apart, and a DeepNet10."""
     out = tmp_path_factory.mktemp("weights")
-    common = ["--data", str(root), "--out", str(out), "--batch-size", "8"]
+    common = ["--data", str(tiny_dishes), "--out", str(out), "--batch-size", "8"]
     train.main([*common, "--models", "shallownet", "--epochs", "6", "--lr", "0.05"])
     train.main([*common, "--models", "deepnet10", "--epochs", "1"])
     return out

@@ -1,12 +1,25 @@
-from foodcls import bench
+import json
+
+from foodcls import bench, predict
 
 
 def test_quick_benchmark_writes_its_table_and_json(tiny_weights, tmp_path):
     bench.main(["--quick", "--weights", str(tiny_weights), "--out", str(tmp_path)])
     table = (tmp_path / "bench.md").read_text()
     assert "| ShallowNet |" in table and "| DeepNet10 |" in table
-    result = (tmp_path / "bench.json").read_text()
-    assert '"speedup_vs_naive"' in result and '"matmul_gflops"' in result
+    result = json.loads((tmp_path / "bench.json").read_text())
+    assert {"speedup_vs_naive", "pct_bf16_ceiling"} <= set(result["models"][0])
+    # both kinds of client were served every request, and the app answered a cold start
+    assert [s["client"] for s in result["served"]] == ["gradio_client", "http"]
+    assert all(s["requests"] == 8 and s["requests_per_s"] > 0 for s in result["served"])
+    assert result["cold_start"]["first_classify_s"] > result["cold_start"]["bare_import_s"] > 0
+
+
+def test_held_out_accuracy_is_scored_for_the_float32_and_the_served_model(tiny_weights, tiny_dishes):
+    classifier = predict.load_classifier(tiny_weights / "shallownet")
+    scores = bench.held_out_top1(tiny_weights / "shallownet", tiny_dishes, classifier)
+    # the colour dishes are easy: both paths get the held-out photos right
+    assert scores == {"test_top1_float32": 1.0, "test_top1_served": 1.0}
 
 
 def test_mac_count_of_shallownet_matches_the_hand_count():

@@ -47,3 +47,21 @@ def test_unknown_model_id_is_refused_with_the_known_ids():
 def test_tracked_layers_are_every_conv_and_linear_weight():
     layers = models.tracked_layers(models.build_model("deepnet10", 10))
     assert len(layers) == 13  # ten convolutions and the three-layer head
+
+
+@pytest.mark.parametrize("model_id", ["resnet18", "efficientnet_lite0"])
+def test_folding_batch_norms_removes_them_and_keeps_the_outputs(model_id):
+    torch.manual_seed(0)
+    model = models.build_model(model_id, 10).eval()
+    for norm in (m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)):
+        norm.running_mean.uniform_(-1, 1)  # statistics a trained net would have, not the identity
+        norm.running_var.uniform_(0.5, 2)
+        norm.weight.data.uniform_(0.5, 1.5)
+        norm.bias.data.uniform_(-0.5, 0.5)
+    size = models.MODEL_SPECS[model_id].input_size
+    x = torch.randn(2, 3, size, size)
+    with torch.no_grad():
+        expected = model(x)
+        folded = models.fold_batch_norms(model, size)
+        assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules())
+        torch.testing.assert_close(folded(x), expected, rtol=1e-4, atol=1e-4)
