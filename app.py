@@ -10,7 +10,7 @@ import os
 
 import torch
 
-from foodcls import hub, nutrition, predict, ui
+from foodcls import hub, models, nutrition, predict, ui
 from foodcls.store import RunStore
 
 
@@ -37,6 +37,7 @@ def main() -> None:
     limit_malloc_arenas()
     torch.set_num_threads(predict.SERVING_THREADS)
     store = RunStore(hub.WeightsSource.from_env(args.hub_repo, args.hub_revision))
+    store.warm_up(models.DEPLOYED_MODEL)  # loads while Gradio starts; the other models load on first use
     demo = ui.build_app(store, nutrition.load_table())
     demo.queue(default_concurrency_limit=4).launch(
         server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),

@@ -43,6 +43,21 @@ class RunStore:
                 self._classifiers[run] = self._load(run)
             return self._classifiers[run]
 
+    def warm_up(self, run: str) -> threading.Thread:
+        """Start loading a run in the background, so that the first request finds it ready.
+
+        A failure is left to that request, which tries again and reports it."""
+
+        def load():
+            try:
+                self.classifier(run)
+            except ModelUnavailable:
+                pass
+
+        thread = threading.Thread(target=load, name=f"warm-up {run}", daemon=True)
+        thread.start()
+        return thread
+
     def _load(self, run: str) -> tuple[Classifier, str]:
         errors = []
         for label, fetch in self._sources():

@@ -218,6 +218,15 @@ def test_a_model_missing_everywhere_is_unavailable_while_the_others_work(tiny_we
     assert store.classifier("shallownet")[1] == BUNDLED
 
 
+def test_a_warmed_up_model_is_ready_for_the_first_request_and_a_missing_one_is_left_to_it(tiny_weights):
+    store = RunStore(hub.WeightsSource(None, "unused", bundled=tiny_weights))
+    store.warm_up("shallownet").join()
+    store.warm_up("resnet18").join()  # not in tiny_weights: no exception escapes the warm-up
+    assert "shallownet" in store._classifiers
+    with pytest.raises(ModelUnavailable, match="resnet18"):
+        store.classifier("resnet18")
+
+
 @pytest.mark.skipif(
     not (ROOT / "weights" / "efficientnet_lite0" / "config.json").is_file(), reason="no bundled deployed model"
 )
