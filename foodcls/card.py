@@ -64,7 +64,7 @@ def build_card(weights: Path) -> str:
         "| run | model | params | recipe | epochs | device | train time | best val | test top-1 | test top-3 |",
         "|---|---|---:|---|---:|---|---:|---:|---:|---:|",
     ]
-    configs, histories = {}, {}
+    configs, histories, notes = {}, {}, []
     for run in (models.DEPLOYED_MODEL, *models.STUDY_MODELS):
         if not (weights / run / "config.json").is_file():
             continue
@@ -73,13 +73,19 @@ def build_card(weights: Path) -> str:
         history = runs.read_json(weights / run / "history.json")
         if run != models.DEPLOYED_MODEL:
             configs[config["name"]], histories[config["name"]] = config, history
+        if "val_top1_by_input_size" in config:
+            by_size = ", ".join(f"{size} px {top1:.1%}" for size, top1 in config["val_top1_by_input_size"].items())
+            notes.append(
+                f"\n{config['name']} trained at {config['train_input_size']} px and serves at {config['input_size']} px,"
+                f" the input size with the best validation top-1 ({by_size}); its test scores are at that size."
+            )
         rows.append(
             f"| `{run}` | {config['name']} | {config['parameters']:,} | {config['recipe']} | {len(history)} "
             f"| {config['device']} | {config['train_seconds'] / 60:.1f} min | {config['best_val_acc']:.1%} "
             f"| {metrics['top1']:.1%} | {metrics['top3']:.1%} |"
         )
     findings = curves.explanation(configs, histories) if configs else "No study runs yet."
-    return f"{HEADER}\n## Runs\n\n" + "\n".join(rows) + f"\n\n## What the study shows\n\n{findings}\n{PROVENANCE}"
+    return f"{HEADER}\n## Runs\n\n" + "\n".join(rows + notes) + f"\n\n## What the study shows\n\n{findings}\n{PROVENANCE}"
 
 
 def main(argv=None) -> None:

@@ -50,13 +50,13 @@ RECIPES = {
         "nesterov": True,
         "weight_decay": 5e-5,
         "schedule": "onecycle",
-        "epochs": 8,
+        "epochs": 12,
         "batch_size": 64,
         "min_scale": 0.35,
         "label_smoothing": 0.1,
         "pretrained": True,
         "tta_flip": True,
-        "test_sizes": [128, 144, 160, 176, 192],
+        "test_sizes": [160, 176, 192, 208, 224],
     },
 }
 
