@@ -85,7 +85,9 @@ def build_card(weights: Path) -> str:
             f"| {metrics['top1']:.1%} | {metrics['top3']:.1%} |"
         )
     findings = curves.explanation(configs, histories) if configs else "No study runs yet."
-    return f"{HEADER}\n## Runs\n\n" + "\n".join(rows + notes) + f"\n\n## What the study shows\n\n{findings}\n{PROVENANCE}"
+    return (
+        f"{HEADER}\n## Runs\n\n" + "\n".join(rows + notes) + f"\n\n## What the study shows\n\n{findings}\n{PROVENANCE}"
+    )
 
 
 def main(argv=None) -> None:

@@ -132,7 +132,7 @@ def test_deploy_recipe_fine_tunes_pretrained_weights_and_picks_its_input_size_on
     scores = config["val_top1_by_input_size"]
     assert sorted(map(int, scores)) == train.RECIPES["deploy"]["test_sizes"]
     assert config["input_size"] == max(sorted(map(int, scores)), key=lambda s: (scores[str(s)], -s))
-    assert config["train_input_size"] == 128
+    assert config["train_input_size"] == models.MODEL_SPECS["efficientnet_lite0"].input_size
     assert evaluate.evaluate_run(run, tiny_folder, split="test") == runs.read_json(run / "metrics.json")
 
 
