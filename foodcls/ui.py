@@ -21,7 +21,7 @@ STUDY_NAMES = [models.MODEL_SPECS[run].name for run in models.STUDY_MODELS]
 # grey or blue frame and a fractal all fall below (noise scores 0.57 "miso soup", so 0.55 would not do).
 DEFAULT_THRESHOLD = 0.6
 TOP_K = 3
-MAX_PHOTO_SIDE = 1024  # decode big JPEGs at a reduced scale: the models see 64-128 px anyway
+MAX_PHOTO_SIDE = 256  # big JPEGs decode at a reduced scale, no smaller than this: models see at most 224 px
 UNKNOWN_DISH = (
     "**이 사진은 아는 음식이 아닌 것 같습니다.** This photo is probably none of the dishes this model knows "
     "(top guess {p:.0%} < threshold {t:.0%}). The guesses above are shown for transparency only."
