@@ -185,6 +185,13 @@ def build_app(store: RunStore, nutrition_table: dict) -> gr.Blocks:
             return gr.skip(), gr.skip(), gr.skip(), gr.skip()
         return on_classify(payload, run, threshold, servings, want_cam)
 
+    def on_photo_change(payload, run, threshold, servings, want_cam):
+        """A new photo is classified; a cleared one (the X, or switching between webcam and upload)
+        clears the result instead of being an error."""
+        if payload is None:
+            return None, gr.Dataframe(value=None, visible=False), "", gr.Image(value=None, visible=False)
+        return on_classify(payload, run, threshold, servings, want_cam)
+
     def on_curves(names, metric, split, log_y):
         histories, _, _ = curves_data.get()
         return curves.curves_figure({n: histories[n] for n in names if n in histories}, metric, split, log_y)
@@ -242,7 +249,7 @@ def build_app(store: RunStore, nutrition_table: dict) -> gr.Blocks:
             for control in (run.change, threshold.release, servings.release, want_cam.change):
                 control(on_setting_change, inputs, outputs, preprocess=False, api_visibility="private")
             photo.input(
-                on_classify, inputs, outputs, preprocess=False, api_visibility="private", trigger_mode="always_last"
+                on_photo_change, inputs, outputs, preprocess=False, api_visibility="private", trigger_mode="always_last"
             )
         with gr.Tab(I18N("tab_curves")):
             with gr.Row():

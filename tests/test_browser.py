@@ -83,7 +83,7 @@ def page(app_url, test_photo, tmp_path, request):
 def test_webcam_snapshot_names_the_dish_and_shows_nutrition(page, test_photo):
     page.screenshot(path=SHOTS / "1-start.png")
     threshold = page.get_by_label("number input for Confidence threshold")
-    threshold.fill("0.1")  # this photo is a hard one: 21% pho; show its nutrition anyway
+    threshold.fill("0.1")  # a hard photo: pho is not the first guess (miso soup is); show nutrition anyway
     threshold.press("Enter")
     page.get_by_text("Click to Access Webcam").click()
     page.wait_for_function(  # the fake camera's stream is playing: a snapshot now has pixels
@@ -107,10 +107,14 @@ def test_upload_then_switch_model(page, test_photo):
         page.get_by_label("Drop an image file here to upload").click()
     chooser.value.set_files(str(test_photo))
     page.wait_for_function("() => document.body.innerText.includes('EfficientNet-Lite0 from')", timeout=60_000)
+    assert "No photo" not in page.inner_text("body")  # choosing the upload source is not an error
     page.get_by_role("combobox", name="Model").click()
     page.get_by_role("option", name="ResNet18").click()
     page.wait_for_function("() => document.body.innerText.includes('ResNet18 from')", timeout=60_000)
     page.screenshot(path=SHOTS / "3-upload-resnet18.png", full_page=True)
+    page.get_by_label("Remove Image").click()  # removing the photo clears its result, without an error
+    page.wait_for_function("() => !document.body.innerText.includes('ResNet18 from')", timeout=30_000)
+    assert "No photo" not in page.inner_text("body")
 
 
 def test_a_photo_that_is_not_food_gets_the_unknown_dish_message(page, tmp_path):
