@@ -174,9 +174,8 @@ def bench_models(
         size = config["input_size"]
         naive_model, _ = runs.load_run(runs_dir / run)
         macs = count_macs(naive_model, size)
-        x = classifier.inputs(classifier.pixels(Image.open(photo))).contiguous(memory_format=torch.channels_last)
-        # the request's own forward: flip TTA runs the photo and its mirror image as one batch of two
-        batch = torch.cat([x, x.flip(3)]).contiguous(memory_format=torch.channels_last) if config["tta_flip"] else x
+        pixels = classifier.pixels(Image.open(photo))
+        x, batch = classifier.inputs(pixels), classifier.request_inputs(pixels)  # batch: the request's own forward
         with torch.inference_mode():
             forward = timed(lambda m=classifier.model, x=x: m(x), repeats)
             request_forward = timed(lambda m=classifier.model, b=batch: m(b), repeats)

@@ -45,16 +45,22 @@ class Classifier:
         return data.square_uint8(image.convert("RGB"), self.config["input_size"]).unsqueeze(0)
 
     def inputs(self, pixels: torch.Tensor) -> torch.Tensor:
-        return data.normalize(pixels, self.config["mean"], self.config["std"]).to(self.dtype)
+        """The model input of `pixels`: normalised, in the serving dtype, channels-last."""
+        inputs = data.normalize(pixels, self.config["mean"], self.config["std"]).to(self.dtype)
+        return inputs.contiguous(memory_format=torch.channels_last)
+
+    def request_inputs(self, pixels: torch.Tensor) -> torch.Tensor:
+        """What one request runs through the model: with flip TTA, the photo and its mirror image as
+        one batch of two."""
+        inputs = self.inputs(pixels)
+        if self.config["tta_flip"]:
+            inputs = torch.cat([inputs, inputs.flip(3)]).contiguous(memory_format=torch.channels_last)
+        return inputs
 
     @torch.inference_mode()
     def probabilities_of_pixels(self, pixels: torch.Tensor) -> torch.Tensor:
         """Softmax over the classes for one photo already at the input size (see `pixels`)."""
-        inputs = self.inputs(pixels)
-        if self.config["tta_flip"]:  # the photo and its mirror image in one batch of two
-            inputs = torch.cat([inputs, inputs.flip(3)])
-        logits = self.model(inputs.contiguous(memory_format=torch.channels_last))
-        return logits.float().mean(0).softmax(0)
+        return self.model(self.request_inputs(pixels)).float().mean(0).softmax(0)
 
     def probabilities(self, image: Image.Image) -> torch.Tensor:
         """Softmax over the classes for one RGB photo (any size; resized and centre-cropped)."""
@@ -79,7 +85,7 @@ def grad_cam(classifier: Classifier, image: Image.Image, class_index: int) -> Im
     try:
         size = classifier.config["input_size"]
         pixels = classifier.pixels(image)
-        inputs = classifier.inputs(pixels).contiguous(memory_format=torch.channels_last).requires_grad_()
+        inputs = classifier.inputs(pixels).requires_grad_()
         classifier.model.zero_grad()
         classifier.model(inputs)[0, class_index].backward()
     finally:
