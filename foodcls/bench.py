@@ -177,8 +177,8 @@ def bench_models(
         pixels = classifier.pixels(Image.open(photo))
         x, batch = classifier.inputs(pixels), classifier.request_inputs(pixels)  # batch: the request's own forward
         with torch.inference_mode():
-            forward = timed(lambda m=classifier.model, x=x: m(x), repeats)
-            request_forward = timed(lambda m=classifier.model, b=batch: m(b), repeats)
+            forward = timed(lambda m=classifier.inference_model, x=x: m(x), repeats)
+            request_forward = timed(lambda m=classifier.inference_model, b=batch: m(b), repeats)
         # threshold 0, so every timed request also builds the nutrition rows
         request = timed(lambda r=run: ui.classify(store, table, ui.read_photo(photo), r, 0.0, 1.0, False), repeats)
         baseline = timed(lambda m=naive_model, c=config: naive_request(m, c, photo, table), repeats)

@@ -4,6 +4,9 @@ Every model records the input size and normalisation it expects in `MODEL_SPECS`
 copies them into the run's config.json, so inference never guesses.
 """
 
+import copy
+import sys
+import warnings
 from dataclasses import dataclass
 
 import torch
@@ -183,6 +186,98 @@ def fold_batch_norms(model: nn.Module, input_size: int) -> nn.Module:
             parent, _, attribute = names[module].rpartition(".")
             setattr(model.get_submodule(parent), attribute, replacement)
     return model
+
+
+class PackedConv2d(nn.Module):
+    """An inference-only convolution that runs oneDNN directly, as torch.compile's CPU freezing does:
+    its weight is reordered once into oneDNN's blocked layout (eager PyTorch reorders it on every
+    call) and a ReLU or ReLU6 that follows it is fused into the same kernel."""
+
+    def __init__(self, conv: nn.Conv2d, example: torch.Tensor, activation: nn.Module | None):
+        super().__init__()
+        self.pad, padding = static_padding(conv, *example.shape[2:])
+        self.geometry = (padding, list(conv.stride), list(conv.dilation), conv.groups)
+        padded = [*example.shape[:2], example.shape[2] + sum(self.pad[2:]), example.shape[3] + sum(self.pad[:2])]
+        self.weight = torch.ops.mkldnn._reorder_convolution_weight(conv.weight.detach(), *self.geometry, padded)
+        self.bias = None if conv.bias is None else conv.bias.detach()
+        self.attr, self.scalars = "none", []
+        if isinstance(activation, nn.ReLU6):
+            self.attr, self.scalars = "hardtanh", [0.0, 6.0]
+        elif isinstance(activation, nn.ReLU):
+            self.attr = "relu"
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.pad:
+            x = F.pad(x, self.pad)
+        pointwise = torch.ops.mkldnn._convolution_pointwise
+        return pointwise(x, self.weight, self.bias, *self.geometry, self.attr, self.scalars, "")
+
+
+def static_padding(conv: nn.Conv2d, height: int, width: int) -> tuple[list[int], list[int]]:
+    """(explicit F.pad amounts or [], the convolution's own symmetric padding) for an input of this size.
+
+    timm's Conv2dSame pads TensorFlow-style in its forward, working the amounts out on every call; for a
+    fixed input size they are constants, and folded into the convolution when they are symmetric.
+    """
+    same = getattr(sys.modules.get("timm.layers"), "Conv2dSame", ())  # no timm imported: no Conv2dSame
+    if not isinstance(conv, same):
+        return [], list(conv.padding)
+    amounts = []
+    for dim, size in ((1, width), (0, height)):  # F.pad's order: left, right, top, bottom
+        kernel, stride, dilation = conv.kernel_size[dim], conv.stride[dim], conv.dilation[dim]
+        total = max((-(-size // stride) - 1) * stride + (kernel - 1) * dilation + 1 - size, 0)
+        amounts += [total // 2, total - total // 2]
+    if amounts[0] == amounts[1] and amounts[2] == amounts[3]:
+        return [], [amounts[2], amounts[0]]
+    return amounts, [0, 0]
+
+
+def pack_convolutions(model: nn.Module, example: torch.Tensor) -> nn.Module:
+    """An inference-only copy of `model` with every Conv2d a PackedConv2d, checked against `model` on
+    `example` (an input like those it will serve). Where oneDNN cannot run it, `model` itself."""
+    packed = copy.deepcopy(model).eval()
+    conv_inputs, conv_outputs, activation_inputs, calls = {}, {}, {}, {}
+
+    def after_conv(module, inputs, output):
+        conv_inputs[module] = inputs[0]
+        conv_outputs[id(output)] = (module, output)  # the output is kept so its id is not reused
+
+    def before_activation(module, inputs):
+        calls[module] = calls.get(module, 0) + 1
+        activation_inputs[module] = id(inputs[0])
+
+    convs = [m for m in packed.modules() if isinstance(m, nn.Conv2d)]
+    activations = [m for m in packed.modules() if type(m) in (nn.ReLU, nn.ReLU6)]
+    hooks = [m.register_forward_hook(after_conv) for m in convs]
+    hooks += [m.register_forward_pre_hook(before_activation) for m in activations]
+    try:
+        with torch.inference_mode():
+            expected = model(example)
+            packed(example)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    # An activation module called once, right on a convolution's output, moves into that convolution.
+    fused = {
+        conv_outputs[input_id][0]: activation
+        for activation, input_id in activation_inputs.items()
+        if calls[activation] == 1 and input_id in conv_outputs
+    }
+    names = {module: name for name, module in packed.named_modules()}
+    try:
+        for conv, conv_input in conv_inputs.items():
+            replacements = [(conv, PackedConv2d(conv, conv_input, fused.get(conv)))]
+            if conv in fused:
+                replacements.append((fused[conv], nn.Identity()))
+            for module, replacement in replacements:
+                parent, _, attribute = names[module].rpartition(".")
+                setattr(packed.get_submodule(parent), attribute, replacement)
+        with torch.inference_mode():
+            torch.testing.assert_close(packed(example), expected, rtol=0.02, atol=0.02)
+    except (RuntimeError, AttributeError, AssertionError) as error:  # no oneDNN, an op it lacks, a mismatch
+        warnings.warn(f"serving {type(model).__name__} without packed convolutions: {error}", stacklevel=2)
+        return model
+    return packed
 
 
 def tracked_layers(model: nn.Module) -> dict[str, torch.Tensor]:
