@@ -14,8 +14,9 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import torch
@@ -138,12 +139,15 @@ def naive_request(model: nn.Module, config: dict, path: Path, table: dict) -> li
 
 def held_out_top1(run_dir: Path, data_dir: Path, classifier) -> dict:
     """Top-1 on the run's held-out test split: the float32 model as trained, and the served path."""
-    reference = evaluate.evaluate_run(run_dir, data_dir, split="test")
+    model, config = runs.load_run(run_dir)
     test = set(data.read_manifest(run_dir / "split.json")["splits"]["test"])
-    images = data.load_image_set(data_dir, classifier.config["input_size"], only=test, classes=classifier.classes)
+    images = data.load_image_set(data_dir, config["input_size"], only=test, classes=config["classes"])
+    logits = evaluate.predict_logits(
+        model, images.images, config["mean"], config["std"], torch.device("cpu"), config["tta_flip"]
+    )
     served = [classifier.probabilities_of_pixels(pixels.unsqueeze(0)).argmax().item() for pixels in images.images]
     return {
-        "test_top1_float32": reference["top1"],
+        "test_top1_float32": evaluate.score(logits, images.labels, config["classes"])["top1"],
         "test_top1_served": round((torch.tensor(served) == images.labels).float().mean().item(), 4),
     }
 
@@ -249,24 +253,30 @@ def process_cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def gradio_client_user(url: str, photo: Path):
+def gradio_client_user(url: str, photo: Path, resources: ExitStack):
     """One user of the Python gradio_client: a classify request per call."""
     from gradio_client import Client, handle_file
 
     client = Client(url, verbose=False)
+    resources.callback(client.close)
     return lambda: client.predict(handle_file(str(photo)), models.DEPLOYED_MODEL, 0.5, 1.0, False, api_name="/classify")
 
 
-def http_user(url: str, photo: Path):
-    """One user of Gradio's REST API, as curl or a browser uses it: upload, call, read the result."""
+def http_user(url: str, photo: Path, resources: ExitStack):
+    """One user of Gradio's REST API, as curl uses it: upload, call, read the result. Like a browser
+    tab or a gradio_client, a user keeps one session (without one, every call pays Gradio for a new one)."""
     import httpx
 
-    client, content = httpx.Client(timeout=60), photo.read_bytes()
+    client = resources.enter_context(httpx.Client(timeout=60))
+    content, session = photo.read_bytes(), uuid.uuid4().hex
 
     def request():
         upload = client.post(f"{url}gradio_api/upload", files={"files": (photo.name, content, "image/jpeg")})
         path = upload.raise_for_status().json()[0]
-        body = {"data": [{"path": path, "meta": {"_type": "gradio.FileData"}}, models.DEPLOYED_MODEL, 0.5, 1.0, False]}
+        body = {
+            "data": [{"path": path, "meta": {"_type": "gradio.FileData"}}, models.DEPLOYED_MODEL, 0.5, 1.0, False],
+            "session_hash": session,
+        }
         event = client.post(f"{url}gradio_api/call/classify", json=body).raise_for_status().json()["event_id"]
         answer = client.get(f"{url}gradio_api/call/classify/{event}").raise_for_status().text
         if "event: complete" not in answer:
@@ -280,10 +290,10 @@ def bench_served(users: int, requests: int, photo: Path) -> list[dict]:
     `python app.py`, once per kind of client. The clients share this machine's cores with the app,
     so a client that costs much CPU (gradio_client does) lowers what the app is measured to serve."""
     results = []
-    with serve_app() as (url, process):
+    with serve_app() as (url, process), ExitStack() as resources:
         for name, make_user in (("gradio_client", gradio_client_user), ("http", http_user)):
-            make_user(url, photo)()  # the model is loaded before the clock starts
-            clients = [make_user(url, photo) for _ in range(users)]
+            make_user(url, photo, resources)()  # the model is loaded before the clock starts
+            clients = [make_user(url, photo, resources) for _ in range(users)]
             cpu_before, started = process_cpu_seconds(process.pid), time.perf_counter()
             with ThreadPoolExecutor(users) as pool:
                 times = [
