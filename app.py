@@ -44,6 +44,10 @@ def main() -> None:
         server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
         share=args.share,
         max_file_size="10mb",
+        # Every API call without a session id opens a Gradio session, kept (default: up to 10,000) at
+        # ~95 KB each here: 1,000 bounds that to ~100 MB. Nothing here needs an old session: every
+        # answer sets all the outputs afresh.
+        state_session_capacity=1000,
         i18n=ui.I18N,
     )
 
