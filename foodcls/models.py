@@ -182,10 +182,14 @@ def fold_batch_norms(model: nn.Module, input_size: int) -> nn.Module:
     names = {module: name for name, module in model.named_modules()}
     for conv, norm in pairs:
         after = nn.Sequential(norm.drop, norm.act) if hasattr(norm, "act") else nn.Identity()
-        for module, replacement in ((conv, fuse_conv_bn_eval(conv, norm)), (norm, after)):
-            parent, _, attribute = names[module].rpartition(".")
-            setattr(model.get_submodule(parent), attribute, replacement)
+        replace_module(model, names[conv], fuse_conv_bn_eval(conv, norm))
+        replace_module(model, names[norm], after)
     return model
+
+
+def replace_module(model: nn.Module, name: str, replacement: nn.Module) -> None:
+    parent, _, attribute = name.rpartition(".")
+    setattr(model.get_submodule(parent), attribute, replacement)
 
 
 class PackedConv2d(nn.Module):
@@ -266,12 +270,9 @@ def pack_convolutions(model: nn.Module, example: torch.Tensor) -> nn.Module:
     names = {module: name for name, module in packed.named_modules()}
     try:
         for conv, conv_input in conv_inputs.items():
-            replacements = [(conv, PackedConv2d(conv, conv_input, fused.get(conv)))]
+            replace_module(packed, names[conv], PackedConv2d(conv, conv_input, fused.get(conv)))
             if conv in fused:
-                replacements.append((fused[conv], nn.Identity()))
-            for module, replacement in replacements:
-                parent, _, attribute = names[module].rpartition(".")
-                setattr(packed.get_submodule(parent), attribute, replacement)
+                replace_module(packed, names[fused[conv]], nn.Identity())
         with torch.inference_mode():
             torch.testing.assert_close(packed(example), expected, rtol=0.02, atol=0.02)
     except (RuntimeError, AttributeError, AssertionError) as error:  # no oneDNN, an op it lacks, a mismatch
