@@ -5,6 +5,7 @@ the convolutions, channels-last, bfloat16 where the CPU computes it natively (AV
 convolutions packed for oneDNN once (`models.pack_convolutions`).
 """
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from foodcls import data, models, runs
 # 24-26 requests/s against 20-21 with two threads each, whose spinning workers fought over the cores;
 # a lone request takes ~24 ms instead of ~15 ms (EfficientNet-Lite0 at 192 px, both numbers).
 SERVING_THREADS = 1
+GRAD_CAM_LOCK = threading.Lock()
 
 
 def serving_dtype() -> torch.dtype:
@@ -84,18 +86,21 @@ def grad_cam(classifier: Classifier, image: Image.Image, class_index: int) -> Im
     """The photo with a Grad-CAM heat map of the last convolution for one class laid over it."""
     layer = [m for m in classifier.model.modules() if isinstance(m, nn.Conv2d)][-1]
     saved = {}
-    forward_hook = layer.register_forward_hook(lambda _m, _i, out: saved.update(activation=out))
-    backward_hook = layer.register_full_backward_hook(lambda _m, _gi, go: saved.update(gradient=go[0]))
-    try:
-        size = classifier.config["input_size"]
-        pixels = classifier.pixels(image)
-        inputs = classifier.inputs(pixels).requires_grad_()
-        classifier.model.zero_grad()
-        classifier.model(inputs)[0, class_index].backward()
-    finally:
-        forward_hook.remove()
-        backward_hook.remove()
-    weights = saved["gradient"].mean(dim=(2, 3), keepdim=True)
+
+    def keep_activation(_module, _inputs, output):
+        saved["activation"] = output
+        return output.clone()  # what follows may work in place (timm's ReLU6 does): keep ours intact
+
+    with GRAD_CAM_LOCK:  # the hook sits on the shared model: one Grad-CAM at a time
+        hook = layer.register_forward_hook(keep_activation)
+        try:
+            size = classifier.config["input_size"]
+            pixels = classifier.pixels(image)
+            score = classifier.model(classifier.inputs(pixels).requires_grad_())[0, class_index]
+        finally:
+            hook.remove()
+        (gradient,) = torch.autograd.grad(score, saved["activation"])
+    weights = gradient.mean(dim=(2, 3), keepdim=True)
     cam = torch.relu((weights * saved["activation"]).sum(1, keepdim=True)).detach().float()
     cam = torch.nn.functional.interpolate(cam, size=(size, size), mode="bilinear", align_corners=False)[0, 0]
     cam = cam / cam.max() if cam.max() > 0 else cam

@@ -13,7 +13,7 @@ from gradio_client.exceptions import AppError
 from huggingface_hub import constants
 from PIL import Image
 
-from foodcls import curves, hub, nutrition, ui
+from foodcls import curves, hub, models, nutrition, predict, ui
 from foodcls.store import BUNDLED, ModelUnavailable, RunStore
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,7 +54,17 @@ def test_classify_api_names_the_dish_and_gives_its_nutrition(client, tmp_path):
 
 def test_grad_cam_heat_map_is_returned_on_request(client, tmp_path):
     *_, cam = classify(client, save(dish_photo("sushi"), tmp_path / "meal.png"), cam=True)
-    assert Image.open(cam["value"]).size == (256, 256)
+    assert Image.open(cam).size == (256, 256)
+
+
+@pytest.mark.parametrize("model_id", list(models.MODEL_SPECS))
+def test_grad_cam_draws_a_heat_map_on_every_architecture_as_served(model_id):
+    size = models.MODEL_SPECS[model_id].input_size
+    config = {"input_size": size, "mean": [0.5] * 3, "std": [0.5] * 3, "classes": list("abc"), "tta_flip": True}
+    classifier = predict.Classifier(models.build_model(model_id, 3), config)
+    heat_map = predict.grad_cam(classifier, dish_photo("ramen"), class_index=1)
+    assert heat_map.size == (256, 256)
+    assert np.asarray(heat_map).std() > 0
 
 
 def test_below_the_threshold_the_app_says_unknown_and_hides_nutrition(client, tmp_path):

@@ -101,11 +101,15 @@ def test_webcam_snapshot_names_the_dish_and_shows_nutrition(page, test_photo):
     assert "No photo" not in body  # changing a setting before the snapshot is not an error
 
 
-def test_upload_then_switch_model(page, test_photo):
+def upload(page, photo: Path) -> None:
     page.get_by_label("Upload file").click()
     with page.expect_file_chooser() as chooser:
         page.get_by_label("Drop an image file here to upload").click()
-    chooser.value.set_files(str(test_photo))
+    chooser.value.set_files(str(photo))
+
+
+def test_upload_then_switch_model(page, test_photo):
+    upload(page, test_photo)
     page.wait_for_function("() => document.body.innerText.includes('EfficientNet-Lite0 from')", timeout=60_000)
     assert "No photo" not in page.inner_text("body")  # choosing the upload source is not an error
     page.get_by_role("combobox", name="Model").click()
@@ -117,13 +121,30 @@ def test_upload_then_switch_model(page, test_photo):
     assert "No photo" not in page.inner_text("body")
 
 
+def test_grad_cam_checkbox_shows_the_heat_map_and_each_new_result_fills_it(page, test_photo):
+    threshold = page.get_by_label("number input for Confidence threshold")
+    threshold.fill("0.1")  # the heat map is drawn only for a dish the model names
+    threshold.press("Enter")
+    upload(page, test_photo)
+    page.wait_for_function("() => document.body.innerText.includes('EfficientNet-Lite0 from')", timeout=60_000)
+    heat_map = page.locator(".block", has_text="Grad-CAM heat map").locator("img")
+    assert heat_map.count() == 0
+    page.get_by_label("Show where the model looked (Grad-CAM)").check()
+    heat_map.wait_for(timeout=60_000)
+    first = heat_map.get_attribute("src")
+    page.get_by_role("combobox", name="Model").click()
+    page.get_by_role("option", name="ResNet18").click()
+    page.wait_for_function("() => document.body.innerText.includes('ResNet18 from')", timeout=60_000)
+    playwright.expect(heat_map).not_to_have_attribute("src", first)  # the new result's heat map
+    page.screenshot(path=SHOTS / "4-grad-cam.png", full_page=True)
+    page.get_by_label("Show where the model looked (Grad-CAM)").uncheck()
+    heat_map.wait_for(state="detached", timeout=30_000)
+
+
 def test_a_photo_that_is_not_food_gets_the_unknown_dish_message(page, tmp_path):
     noise = Image.fromarray(np.random.default_rng(0).integers(0, 256, (256, 256, 3), dtype=np.uint8))
     noise.save(tmp_path / "noise.png")
-    page.get_by_label("Upload file").click()
-    with page.expect_file_chooser() as chooser:
-        page.get_by_label("Drop an image file here to upload").click()
-    chooser.value.set_files(str(tmp_path / "noise.png"))
+    upload(page, tmp_path / "noise.png")
     page.get_by_text("probably none of the dishes").wait_for(timeout=60_000)
     assert "kcal" not in page.inner_text("body")
     page.screenshot(path=SHOTS / "4-not-food.png", full_page=True)
