@@ -5,7 +5,6 @@ copies them into the run's config.json, so inference never guesses.
 """
 
 import copy
-import sys
 import warnings
 from dataclasses import dataclass
 
@@ -129,10 +128,95 @@ def _resnet18(num_classes: int) -> nn.Module:
     return model
 
 
-def _efficientnet_lite0(num_classes: int) -> nn.Module:
-    import timm  # only the deployed model needs timm; import it when that model is built
+class Conv2dSame(nn.Conv2d):
+    """A convolution with TensorFlow's "same" padding (the odd extra row and column go at the bottom
+    and right), which Google's EfficientNet-Lite weights were trained with."""
 
-    return timm.create_model("tf_efficientnet_lite0", num_classes=num_classes)
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(F.pad(x, same_padding(self, *x.shape[2:])))
+
+
+def same_padding(conv: nn.Conv2d, height: int, width: int) -> list[int]:
+    """TensorFlow's "same" padding of `conv` for an input of this size, as F.pad's (left, right, top, bottom)."""
+    amounts = []
+    for dim, size in ((1, width), (0, height)):
+        kernel, stride, dilation = conv.kernel_size[dim], conv.stride[dim], conv.dilation[dim]
+        total = max((-(-size // stride) - 1) * stride + (kernel - 1) * dilation + 1 - size, 0)
+        amounts += [total // 2, total - total // 2]
+    return amounts
+
+
+def _conv(in_ch: int, out_ch: int, kernel: int, stride: int = 1, groups: int = 1) -> nn.Conv2d:
+    """A bias-free convolution padded as TensorFlow pads: symmetric at stride 1, `Conv2dSame` at 2."""
+    if stride == 1:
+        return nn.Conv2d(in_ch, out_ch, kernel, padding=kernel // 2, groups=groups, bias=False)
+    return Conv2dSame(in_ch, out_ch, kernel, stride=stride, groups=groups, bias=False)
+
+
+def _norm(channels: int) -> nn.BatchNorm2d:
+    return nn.BatchNorm2d(channels, eps=1e-3)  # TensorFlow's epsilon, as the ImageNet weights had
+
+
+class DepthwiseSeparable(nn.Module):
+    """MobileNet's depthwise k x k then pointwise 1x1 convolution: EfficientNet's first block."""
+
+    def __init__(self, in_ch: int, out_ch: int, kernel: int):
+        super().__init__()
+        self.conv_dw, self.bn1, self.act1 = _conv(in_ch, in_ch, kernel, groups=in_ch), _norm(in_ch), nn.ReLU6(True)
+        self.conv_pw, self.bn2 = nn.Conv2d(in_ch, out_ch, 1, bias=False), _norm(out_ch)
+
+    def forward(self, x):
+        return self.bn2(self.conv_pw(self.act1(self.bn1(self.conv_dw(x)))))
+
+
+class InvertedResidual(nn.Module):
+    """MobileNetV2's block: 1x1 expansion, depthwise k x k, 1x1 projection, and an identity skip
+    where the shape stays the same."""
+
+    def __init__(self, in_ch: int, out_ch: int, kernel: int, stride: int, expansion: int = 6):
+        super().__init__()
+        mid = in_ch * expansion
+        self.conv_pw, self.bn1, self.act1 = nn.Conv2d(in_ch, mid, 1, bias=False), _norm(mid), nn.ReLU6(True)
+        self.conv_dw, self.bn2, self.act2 = _conv(mid, mid, kernel, stride, groups=mid), _norm(mid), nn.ReLU6(True)
+        self.conv_pwl, self.bn3 = nn.Conv2d(mid, out_ch, 1, bias=False), _norm(out_ch)
+        self.skip = stride == 1 and in_ch == out_ch
+
+    def forward(self, x):
+        out = self.act1(self.bn1(self.conv_pw(x)))
+        out = self.act2(self.bn2(self.conv_dw(out)))
+        out = self.bn3(self.conv_pwl(out))
+        return x + out if self.skip else out
+
+
+class EfficientNetLite0(nn.Module):
+    """Google's EfficientNet-Lite0 (EfficientNet-B0 with ReLU6 and no squeeze-and-excitation). Its
+    parameters are named and ordered as in timm's tf_efficientnet_lite0, whose checkpoints load as
+    they are."""
+
+    # After the first block, each stage's (repeats, kernel, first stride, output channels).
+    stages = ((2, 3, 2, 24), (2, 5, 2, 40), (3, 3, 2, 80), (3, 5, 1, 112), (4, 5, 2, 192), (1, 3, 1, 320))
+
+    def __init__(self, num_classes: int):
+        super().__init__()
+        self.conv_stem, self.bn1, self.act1 = _conv(3, 32, 3, stride=2), _norm(32), nn.ReLU6(True)
+        blocks, in_ch = [nn.Sequential(DepthwiseSeparable(32, 16, 3))], 16
+        for repeats, kernel, stride, out_ch in self.stages:
+            stage = [InvertedResidual(in_ch, out_ch, kernel, stride)]
+            stage += [InvertedResidual(out_ch, out_ch, kernel, 1) for _ in range(repeats - 1)]
+            blocks.append(nn.Sequential(*stage))
+            in_ch = out_ch
+        self.blocks = nn.Sequential(*blocks)
+        self.conv_head, self.bn2, self.act2 = nn.Conv2d(in_ch, 1280, 1, bias=False), _norm(1280), nn.ReLU6(True)
+        self.classifier = nn.Linear(1280, num_classes)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The pooled 1280 features the classifier reads."""
+        x = self.act1(self.bn1(self.conv_stem(x)))
+        x = self.act2(self.bn2(self.conv_head(self.blocks(x))))
+        return x.mean((2, 3))
+
+    def forward(self, x):
+        return self.classifier(self.features(x))
 
 
 def build_model(model_id: str, num_classes: int) -> nn.Module:
@@ -146,7 +230,7 @@ def build_model(model_id: str, num_classes: int) -> nn.Module:
         "deepnet10": lambda: DeepNet10(num_classes, size),
         "skipcon_deepnet10": lambda: DeepNet10(num_classes, size, skip=True),
         "resnet18": lambda: _resnet18(num_classes),
-        "efficientnet_lite0": lambda: _efficientnet_lite0(num_classes),
+        "efficientnet_lite0": lambda: EfficientNetLite0(num_classes),
     }
     return builders[model_id]()
 
@@ -158,8 +242,7 @@ def count_parameters(model: nn.Module) -> int:
 def fold_batch_norms(model: nn.Module, input_size: int) -> nn.Module:
     """Fold every eval-mode BatchNorm into the convolution that feeds it: same outputs, one pass fewer.
 
-    Which convolution feeds which norm is observed in one forward pass; a norm with a built-in
-    activation (timm's BatchNormAct2d) is replaced by that activation, a plain one by nothing.
+    Which convolution feeds which norm is observed in one forward pass; the norm becomes an Identity.
     """
     model.eval()
     conv_outputs, pairs = {}, []
@@ -181,9 +264,8 @@ def fold_batch_norms(model: nn.Module, input_size: int) -> nn.Module:
             hook.remove()
     names = {module: name for name, module in model.named_modules()}
     for conv, norm in pairs:
-        after = nn.Sequential(norm.drop, norm.act) if hasattr(norm, "act") else nn.Identity()
         replace_module(model, names[conv], fuse_conv_bn_eval(conv, norm))
-        replace_module(model, names[norm], after)
+        replace_module(model, names[norm], nn.Identity())
     return model
 
 
@@ -220,20 +302,15 @@ class PackedConv2d(nn.Module):
 def static_padding(conv: nn.Conv2d, height: int, width: int) -> tuple[list[int], list[int]]:
     """(explicit F.pad amounts or [], the convolution's own symmetric padding) for an input of this size.
 
-    timm's Conv2dSame pads TensorFlow-style in its forward, working the amounts out on every call; for a
-    fixed input size they are constants, and folded into the convolution when they are symmetric.
+    A Conv2dSame works its padding out on every call; for a fixed input size it is a constant, and
+    part of the convolution itself when it is symmetric.
     """
-    same = getattr(sys.modules.get("timm.layers"), "Conv2dSame", ())  # no timm imported: no Conv2dSame
-    if not isinstance(conv, same):
+    if not isinstance(conv, Conv2dSame):
         return [], list(conv.padding)
-    amounts = []
-    for dim, size in ((1, width), (0, height)):  # F.pad's order: left, right, top, bottom
-        kernel, stride, dilation = conv.kernel_size[dim], conv.stride[dim], conv.dilation[dim]
-        total = max((-(-size // stride) - 1) * stride + (kernel - 1) * dilation + 1 - size, 0)
-        amounts += [total // 2, total - total // 2]
-    if amounts[0] == amounts[1] and amounts[2] == amounts[3]:
-        return [], [amounts[2], amounts[0]]
-    return amounts, [0, 0]
+    left, right, top, bottom = same_padding(conv, height, width)
+    if left == right and top == bottom:
+        return [], [top, left]
+    return [left, right, top, bottom], [0, 0]
 
 
 def pack_convolutions(model: nn.Module, example: torch.Tensor) -> nn.Module:

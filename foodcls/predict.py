@@ -89,7 +89,7 @@ def grad_cam(classifier: Classifier, image: Image.Image, class_index: int) -> Im
 
     def keep_activation(_module, _inputs, output):
         saved["activation"] = output
-        return output.clone()  # what follows may work in place (timm's ReLU6 does): keep ours intact
+        return output.clone()  # what follows may work in place (an in-place ReLU6 does): keep ours intact
 
     with GRAD_CAM_LOCK:  # the hook sits on the shared model: one Grad-CAM at a time
         hook = layer.register_forward_hook(keep_activation)

