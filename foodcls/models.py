@@ -6,6 +6,7 @@ copies them into the run's config.json, so inference never guesses.
 
 import copy
 import warnings
+from collections import Counter
 from dataclasses import dataclass
 
 import torch
@@ -239,33 +240,42 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
+def observe_convolutions(model: nn.Module, example: torch.Tensor, followers: tuple[type, ...]):
+    """Run `example` through `model` once and see what each convolution feeds: (each Conv2d's input,
+    for each module of a `followers` type the Conv2d whose output it took or None, how often each ran)."""
+    conv_inputs, conv_outputs, fed_by, calls = {}, {}, {}, Counter()
+
+    def after_conv(module, inputs, output):
+        conv_inputs[module] = inputs[0]
+        conv_outputs[id(output)] = (module, output)  # the output is kept so its id is not reused
+
+    def before_follower(module, inputs):
+        calls[module] += 1
+        fed_by[module] = conv_outputs.get(id(inputs[0]), (None,))[0]
+
+    hooks = [m.register_forward_hook(after_conv) for m in model.modules() if isinstance(m, nn.Conv2d)]
+    hooks += [m.register_forward_pre_hook(before_follower) for m in model.modules() if isinstance(m, followers)]
+    try:
+        with torch.inference_mode():
+            model(example)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return conv_inputs, fed_by, calls
+
+
 def fold_batch_norms(model: nn.Module, input_size: int) -> nn.Module:
     """Fold every eval-mode BatchNorm into the convolution that feeds it: same outputs, one pass fewer.
 
     Which convolution feeds which norm is observed in one forward pass; the norm becomes an Identity.
     """
     model.eval()
-    conv_outputs, pairs = {}, []
-
-    def after_conv(module, _inputs, output):
-        conv_outputs[id(output)] = (module, output)  # the output is kept so its id is not reused
-
-    def before_norm(module, inputs):
-        if id(inputs[0]) in conv_outputs:
-            pairs.append((conv_outputs[id(inputs[0])][0], module))
-
-    hooks = [m.register_forward_hook(after_conv) for m in model.modules() if isinstance(m, nn.Conv2d)]
-    hooks += [m.register_forward_pre_hook(before_norm) for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
-    try:
-        with torch.no_grad():
-            model(torch.zeros(1, 3, input_size, input_size))
-    finally:
-        for hook in hooks:
-            hook.remove()
+    _, fed_by, _ = observe_convolutions(model, torch.zeros(1, 3, input_size, input_size), (nn.BatchNorm2d,))
     names = {module: name for name, module in model.named_modules()}
-    for conv, norm in pairs:
-        replace_module(model, names[conv], fuse_conv_bn_eval(conv, norm))
-        replace_module(model, names[norm], nn.Identity())
+    for norm, conv in fed_by.items():
+        if conv is not None:
+            replace_module(model, names[conv], fuse_conv_bn_eval(conv, norm))
+            replace_module(model, names[norm], nn.Identity())
     return model
 
 
@@ -317,33 +327,11 @@ def pack_convolutions(model: nn.Module, example: torch.Tensor) -> nn.Module:
     """An inference-only copy of `model` with every Conv2d a PackedConv2d, checked against `model` on
     `example` (an input like those it will serve). Where oneDNN cannot run it, `model` itself."""
     packed = copy.deepcopy(model).eval()
-    conv_inputs, conv_outputs, activation_inputs, calls = {}, {}, {}, {}
-
-    def after_conv(module, inputs, output):
-        conv_inputs[module] = inputs[0]
-        conv_outputs[id(output)] = (module, output)  # the output is kept so its id is not reused
-
-    def before_activation(module, inputs):
-        calls[module] = calls.get(module, 0) + 1
-        activation_inputs[module] = id(inputs[0])
-
-    convs = [m for m in packed.modules() if isinstance(m, nn.Conv2d)]
-    activations = [m for m in packed.modules() if type(m) in (nn.ReLU, nn.ReLU6)]
-    hooks = [m.register_forward_hook(after_conv) for m in convs]
-    hooks += [m.register_forward_pre_hook(before_activation) for m in activations]
-    try:
-        with torch.inference_mode():
-            expected = model(example)
-            packed(example)
-    finally:
-        for hook in hooks:
-            hook.remove()
+    conv_inputs, fed_by, calls = observe_convolutions(packed, example, (nn.ReLU, nn.ReLU6))
+    with torch.inference_mode():
+        expected = model(example)
     # An activation module called once, right on a convolution's output, moves into that convolution.
-    fused = {
-        conv_outputs[input_id][0]: activation
-        for activation, input_id in activation_inputs.items()
-        if calls[activation] == 1 and input_id in conv_outputs
-    }
+    fused = {conv: activation for activation, conv in fed_by.items() if conv is not None and calls[activation] == 1}
     names = {module: name for name, module in packed.named_modules()}
     try:
         for conv, conv_input in conv_inputs.items():
