@@ -30,6 +30,8 @@ from foodcls.store import RunStore
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVED = (models.DEPLOYED_MODEL, *models.STUDY_MODELS)
+# What every served request asks for after its photo: model, threshold, servings, Grad-CAM.
+REQUEST_SETTINGS = (models.DEPLOYED_MODEL, 0.5, 1.0, False)
 
 
 def free_port() -> int:
@@ -137,9 +139,9 @@ def naive_request(model: nn.Module, config: dict, path: Path, table: dict) -> li
     return nutrition.facts(table[best], 1.0).values.tolist() if best in table else []
 
 
-def held_out_top1(run_dir: Path, data_dir: Path, classifier) -> dict:
-    """Top-1 on the run's held-out test split: the float32 model as trained, and the served path."""
-    model, config = runs.load_run(run_dir)
+def held_out_top1(run_dir: Path, data_dir: Path, model: nn.Module, classifier) -> dict:
+    """Top-1 on the run's held-out test split: `model` (the float32 model as trained), and the served path."""
+    config = classifier.config
     test = set(data.read_manifest(run_dir / "split.json")["splits"]["test"])
     images = data.load_image_set(data_dir, config["input_size"], only=test, classes=config["classes"])
     logits = evaluate.predict_logits(
@@ -205,7 +207,7 @@ def bench_models(
             "speedup_vs_naive": round(p(baseline, 50) / p(request, 50), 2),
         }
         if data_dir is not None and (runs_dir / run / "split.json").is_file():
-            row.update(held_out_top1(runs_dir / run, data_dir, classifier))
+            row.update(held_out_top1(runs_dir / run, data_dir, naive_model, classifier))
         rows.append(row)
     torch.set_num_threads(all_threads)
     return rows, {"threads": all_threads, "serving_threads": predict.SERVING_THREADS, "matmul_gflops": ceilings}
@@ -259,7 +261,7 @@ def gradio_client_user(url: str, photo: Path, resources: ExitStack):
 
     client = Client(url, verbose=False)
     resources.callback(client.close)
-    return lambda: client.predict(handle_file(str(photo)), models.DEPLOYED_MODEL, 0.5, 1.0, False, api_name="/classify")
+    return lambda: client.predict(handle_file(str(photo)), *REQUEST_SETTINGS, api_name="/classify")
 
 
 def http_user(url: str, photo: Path, resources: ExitStack):
@@ -274,7 +276,7 @@ def http_user(url: str, photo: Path, resources: ExitStack):
         upload = client.post(f"{url}gradio_api/upload", files={"files": (photo.name, content, "image/jpeg")})
         path = upload.raise_for_status().json()[0]
         body = {
-            "data": [{"path": path, "meta": {"_type": "gradio.FileData"}}, models.DEPLOYED_MODEL, 0.5, 1.0, False],
+            "data": [{"path": path, "meta": {"_type": "gradio.FileData"}}, *REQUEST_SETTINGS],
             "session_hash": session,
         }
         event = client.post(f"{url}gradio_api/call/classify", json=body).raise_for_status().json()["event_id"]
@@ -324,9 +326,7 @@ def bench_cold_start(photo: Path) -> dict:
     bare = time.perf_counter() - started
     started = time.perf_counter()
     with serve_app() as (url, _):
-        Client(url, verbose=False).predict(
-            handle_file(str(photo)), models.DEPLOYED_MODEL, 0.5, 1.0, False, api_name="/classify"
-        )
+        Client(url, verbose=False).predict(handle_file(str(photo)), *REQUEST_SETTINGS, api_name="/classify")
         first_answer = time.perf_counter() - started
     return {
         "bare_import_s": round(bare, 2),

@@ -91,12 +91,13 @@ def grad_cam(classifier: Classifier, image: Image.Image, class_index: int) -> Im
         saved["activation"] = output
         return output.clone()  # what follows may work in place (an in-place ReLU6 does): keep ours intact
 
+    size = classifier.config["input_size"]
+    pixels = classifier.pixels(image)
+    inputs = classifier.inputs(pixels).requires_grad_()
     with GRAD_CAM_LOCK:  # the hook sits on the shared model: one Grad-CAM at a time
         hook = layer.register_forward_hook(keep_activation)
         try:
-            size = classifier.config["input_size"]
-            pixels = classifier.pixels(image)
-            score = classifier.model(classifier.inputs(pixels).requires_grad_())[0, class_index]
+            score = classifier.model(inputs)[0, class_index]
         finally:
             hook.remove()
         (gradient,) = torch.autograd.grad(score, saved["activation"])

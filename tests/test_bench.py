@@ -1,6 +1,6 @@
 import json
 
-from foodcls import bench, predict
+from foodcls import bench, predict, runs
 
 
 def test_quick_benchmark_writes_its_table_and_json(tiny_weights, tmp_path):
@@ -16,8 +16,9 @@ def test_quick_benchmark_writes_its_table_and_json(tiny_weights, tmp_path):
 
 
 def test_held_out_accuracy_is_scored_for_the_float32_and_the_served_model(tiny_weights, tiny_dishes):
-    classifier = predict.load_classifier(tiny_weights / "shallownet")
-    scores = bench.held_out_top1(tiny_weights / "shallownet", tiny_dishes, classifier)
+    run = tiny_weights / "shallownet"
+    model, _ = runs.load_run(run)
+    scores = bench.held_out_top1(run, tiny_dishes, model, predict.load_classifier(run))
     # the colour dishes are easy: both paths get the held-out photos right
     assert scores == {"test_top1_float32": 1.0, "test_top1_served": 1.0}
 
