@@ -24,7 +24,7 @@ from PIL import Image
 from torch import nn
 from torch.nn import functional as F
 
-from foodcls import data, evaluate, models, nutrition, predict, runs, ui
+from foodcls import data, evaluate, models, nutrition, predict, runs
 from foodcls.hub import WeightsSource
 from foodcls.store import RunStore
 
@@ -158,6 +158,8 @@ def bench_models(
     runs_dir: Path, photo: Path, repeats: int, quick: bool, data_dir: Path | None
 ) -> tuple[list[dict], dict]:
     """Per served model, with torch threads as the app sets them; ceilings on all cores and on those threads."""
+    from foodcls import ui  # here, not at the top: `--training-only` runs where gradio is not installed
+
     size, repeats_ceiling = (1024, 3) if quick else (2048, 10)
     all_threads = torch.get_num_threads()
     ceilings = {}
@@ -234,15 +236,16 @@ def bench_training(steps: int) -> list[dict]:
     """Training images per second per model on this machine (random data at each model's input size)."""
     rows = []
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
+    # A GPU step is milliseconds: more of them, and warm-ups past cuDNN's first-call set-up.
+    steps, warmup = (steps * 5, 5) if device.type == "cuda" else (steps, 1)
     for run in SERVED:
         spec = models.MODEL_SPECS[run]
         model = models.build_model(run, 10).to(device, memory_format=torch.channels_last)
         x = torch.randn(64, 3, spec.input_size, spec.input_size, device=device)
         y = torch.randint(0, 10, (64,), device=device)
-        times = timed(training_step(model, x.contiguous(memory_format=torch.channels_last), y), steps, warmup=1)
-        rows.append(
-            {"model": spec.name, "device": device.type, "train_images_per_s": round(64 / statistics.median(times), 1)}
-        )
+        times = timed(training_step(model, x.contiguous(memory_format=torch.channels_last), y), steps, warmup)
+        rows.append({"model": spec.name, "device": name, "train_images_per_s": round(64 / statistics.median(times), 1)})
     return rows
 
 
@@ -348,6 +351,9 @@ def cpu_name() -> str:
 
 def markdown(result: dict) -> str:
     machine = result["machine"]
+    if "models" not in result:
+        lines = [f"Measured on {machine['cpu']}, {machine['cores']} cores, torch {machine['torch']}."]
+        return "\n".join(training_table(result["training"], lines)) + "\n"
     lines = [
         f"Measured on {machine['cpu']}, {machine['cores']} cores, torch {machine['torch']}. Matmul ceilings (GFLOP/s, "
         "float32 / bfloat16): "
@@ -376,9 +382,12 @@ def markdown(result: dict) -> str:
         lines.append(
             f"Cold start: first classify after {c['first_classify_s']} s vs bare `import torch, gradio` {c['bare_import_s']} s ({c['ratio']}x)."
         )
-    lines.append("\n| model | training images/s |\n|---|---:|")
-    lines += [f"| {r['model']} ({r['device']}) | {r['train_images_per_s']} |" for r in result["training"]]
-    return "\n".join(lines) + "\n"
+    return "\n".join(training_table(result["training"], lines)) + "\n"
+
+
+def training_table(rows: list[dict], lines: list[str]) -> list[str]:
+    lines.append("\n| model | training images/s (batch 64) |\n|---|---:|")
+    return lines + [f"| {r['model']} ({r['device']}) | {r['train_images_per_s']} |" for r in rows]
 
 
 def main(argv=None) -> None:
@@ -395,8 +404,16 @@ def main(argv=None) -> None:
     parser.add_argument(
         "--quick", action="store_true", help="seconds, not minutes: few repeats and requests, no accuracy"
     )
+    parser.add_argument(
+        "--training-only", action="store_true", help="only training images/s (e.g. on a GPU machine without gradio)"
+    )
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
+    training_steps = 2 if args.quick else 10
+    if args.training_only:
+        machine = {"cpu": cpu_name(), "cores": os.cpu_count(), "torch": torch.__version__}
+        write_results(args.out, {"machine": machine, "training": bench_training(training_steps)})
+        return
     photo = args.photo
     if photo is None:
         photo = args.out / "photo.jpg"
@@ -405,11 +422,15 @@ def main(argv=None) -> None:
     data_dir = args.data if args.data.is_dir() and not args.quick else None
     model_rows, machine = bench_models(args.weights, photo, repeats, args.quick, data_dir)
     machine.update({"cpu": cpu_name(), "cores": os.cpu_count(), "torch": torch.__version__})
-    result = {"machine": machine, "models": model_rows, "training": bench_training(2 if args.quick else 10)}
+    result = {"machine": machine, "models": model_rows, "training": bench_training(training_steps)}
     result["served"] = bench_served(*((2, 8) if args.quick else (16, 320)), photo)
     result["cold_start"] = bench_cold_start(photo)
-    (args.out / "bench.json").write_text(json.dumps(result, indent=1))
-    (args.out / "bench.md").write_text(markdown(result))
+    write_results(args.out, result)
+
+
+def write_results(out: Path, result: dict) -> None:
+    (out / "bench.json").write_text(json.dumps(result, indent=1))
+    (out / "bench.md").write_text(markdown(result))
     print(markdown(result))
 
 

@@ -30,3 +30,15 @@ def test_mac_count_of_shallownet_matches_the_hand_count():
     # conv1: 60x60x6 outputs x 75; conv2: 26x26x16 x 150; fc: 2704x120 + 120x84 + 84x10
     expected = 60 * 60 * 6 * 75 + 26 * 26 * 16 * 150 + 2704 * 120 + 120 * 84 + 84 * 10
     assert bench.count_macs(model, 64) == expected
+
+
+def test_training_only_benchmark_runs_where_gradio_is_not_installed(tmp_path):
+    import subprocess
+    import sys
+
+    # a GPU training machine has torch but not the app's packages: importing bench must not need them
+    blocked = "import sys; sys.modules['gradio'] = sys.modules['gradio_client'] = None; import foodcls.bench"
+    subprocess.run([sys.executable, "-c", blocked], check=True)
+    rows = [{"model": "ShallowNet", "device": "NVIDIA H200", "train_images_per_s": 51234.5}]
+    table = bench.markdown({"machine": {"cpu": "AMD EPYC", "cores": 16, "torch": "2.11.0"}, "training": rows})
+    assert "| ShallowNet (NVIDIA H200) | 51234.5 |" in table and "forward" not in table
