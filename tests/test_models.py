@@ -68,33 +68,28 @@ def test_folding_batch_norms_removes_them_and_keeps_the_outputs(model_id):
 
 
 @pytest.mark.parametrize("model_id", ["resnet18", "efficientnet_lite0"])
-def test_packed_convolutions_give_the_same_outputs_with_activations_fused(model_id):
+def test_the_model_compiled_for_the_cpu_gives_the_eager_outputs_on_new_inputs(model_id):
     torch.manual_seed(0)
     size = models.MODEL_SPECS[model_id].input_size
     model = models.fold_batch_norms(models.build_model(model_id, 10), size).to(memory_format=torch.channels_last)
     example = torch.randn(2, 3, size, size).contiguous(memory_format=torch.channels_last)
-    packed = models.pack_convolutions(model, example)
-    convs = [m for m in packed.modules() if isinstance(m, models.PackedConv2d)]
-    assert len(convs) == sum(isinstance(m, torch.nn.Conv2d) for m in model.modules())
-    assert any(conv.attr != "none" for conv in convs)
+    compiled = models.compile_for_cpu(model, example)
+    assert isinstance(compiled, torch.jit.ScriptModule)
     x = torch.randn(2, 3, size, size).contiguous(memory_format=torch.channels_last)
     with torch.inference_mode():
-        torch.testing.assert_close(packed(x), model(x), rtol=1e-4, atol=1e-4)
+        torch.testing.assert_close(compiled(x), model(x), rtol=1e-4, atol=1e-4)
+        # oneDNN Graph, not TorchScript's own interpreter, ran the convolutions
+        assert "oneDNNFusionGroup" in str(torch.jit.last_executed_optimized_graph())
 
 
-class ActivationWithAPreActivationSkip(torch.nn.Module):
-    """relu(conv(x)) + conv(x): fusing the ReLU into the convolution would change the skip term."""
-
-    def __init__(self):
-        super().__init__()
-        self.conv, self.relu = torch.nn.Conv2d(3, 4, 3, padding=1), torch.nn.ReLU()
+class ModelWithAPythonOutput(torch.nn.Module):
+    """Tracing keeps tensors only: a model that also returns a string cannot be compiled."""
 
     def forward(self, x):
-        y = self.conv(x)
-        return self.relu(y) + y
+        return x.relu(), "a note"
 
 
-def test_packing_that_would_change_the_outputs_keeps_the_model_as_it_is():
-    model = ActivationWithAPreActivationSkip().eval()
-    with pytest.warns(UserWarning, match="without packed convolutions"):
-        assert models.pack_convolutions(model, torch.randn(1, 3, 8, 8)) is model
+def test_a_model_that_cannot_be_compiled_is_served_as_it_is():
+    model = ModelWithAPythonOutput()
+    with pytest.warns(UserWarning, match="without oneDNN Graph"):
+        assert models.compile_for_cpu(model, torch.randn(1, 3, 8, 8)) is model
