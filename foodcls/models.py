@@ -273,6 +273,42 @@ def replace_module(model: nn.Module, name: str, replacement: nn.Module) -> None:
     setattr(model.get_submodule(parent), attribute, replacement)
 
 
+def pad_inside_convolutions(model: nn.Module, example: torch.Tensor) -> nn.Module:
+    """Each Conv2dSame becomes a plain Conv2d for inputs of `example`'s size, with identical outputs.
+
+    Where TensorFlow's padding puts one row (column) more at the bottom (right), the kernel grows by
+    a zero first row (column) and the padding becomes symmetric: the windows land on the same pixels.
+    That drops the separate pad before each stride-2 convolution, which oneDNN Graph cannot fuse.
+    """
+    sizes = {}
+
+    def record_size(conv, inputs):
+        sizes[conv] = inputs[0].shape[2:]
+
+    hooks = [m.register_forward_pre_hook(record_size) for m in model.modules() if isinstance(m, Conv2dSame)]
+    try:
+        with torch.inference_mode():
+            model(example)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    names = {module: name for name, module in model.named_modules()}
+    for conv, (height, width) in sizes.items():
+        left, right, top, bottom = same_padding(conv, height, width)
+        extra = (bottom - top, right - left)
+        if not set(extra) <= {0, 1} or conv.dilation != (1, 1):
+            continue
+        kernel = (conv.kernel_size[0] + extra[0], conv.kernel_size[1] + extra[1])
+        padding = (top + extra[0], left + extra[1])
+        plain = nn.Conv2d(conv.in_channels, conv.out_channels, kernel, conv.stride, padding, groups=conv.groups)
+        weight = conv.weight.new_zeros(plain.weight.shape)
+        weight[:, :, extra[0] :, extra[1] :] = conv.weight.detach()
+        plain.weight = nn.Parameter(weight.contiguous(memory_format=torch.channels_last))
+        plain.bias = None if conv.bias is None else nn.Parameter(conv.bias.detach().clone())
+        replace_module(model, names[conv], plain)
+    return model
+
+
 def compile_for_cpu(model: nn.Module, example: torch.Tensor) -> nn.Module:
     """An inference-only copy of `model` for inputs like `example`: traced, frozen and run by oneDNN
     Graph, which fuses each convolution with what follows it and runs the graph outside Python (and

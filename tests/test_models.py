@@ -93,3 +93,15 @@ def test_a_model_that_cannot_be_compiled_is_served_as_it_is():
     model = ModelWithAPythonOutput()
     with pytest.warns(UserWarning, match="without oneDNN Graph"):
         assert models.compile_for_cpu(model, torch.randn(1, 3, 8, 8)) is model
+
+
+@pytest.mark.parametrize("size", [160, 161])
+def test_padding_moved_inside_the_convolutions_gives_identical_outputs(size):
+    torch.manual_seed(0)
+    model = models.build_model("efficientnet_lite0", 10).eval()
+    x = torch.randn(2, 3, size, size)
+    with torch.inference_mode():
+        expected = model(x)
+        padded = models.pad_inside_convolutions(model, x)
+        assert not any(isinstance(m, models.Conv2dSame) for m in padded.modules())
+        torch.testing.assert_close(padded(x), expected, rtol=0, atol=1e-6)
