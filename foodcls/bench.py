@@ -349,14 +349,17 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
+def host() -> dict:
+    return {"cpu": cpu_name(), "cores": os.cpu_count(), "torch": torch.__version__}
+
+
 def markdown(result: dict) -> str:
     machine = result["machine"]
+    measured = f"Measured on {machine['cpu']}, {machine['cores']} cores, torch {machine['torch']}."
     if "models" not in result:
-        lines = [f"Measured on {machine['cpu']}, {machine['cores']} cores, torch {machine['torch']}."]
-        return "\n".join(training_table(result["training"], lines)) + "\n"
+        return "\n".join([measured, *training_table(result["training"])]) + "\n"
     lines = [
-        f"Measured on {machine['cpu']}, {machine['cores']} cores, torch {machine['torch']}. Matmul ceilings (GFLOP/s, "
-        "float32 / bfloat16): "
+        f"{measured} Matmul ceilings (GFLOP/s, float32 / bfloat16): "
         + ", ".join(f"{t} thread(s) {c['float32']} / {c['bfloat16']}" for t, c in machine["matmul_gflops"].items())
         + f". Models run as the app runs them, on {machine['serving_threads']} thread(s) per request; the % is of"
         " the bfloat16 ceiling on as many threads.",
@@ -382,12 +385,12 @@ def markdown(result: dict) -> str:
         lines.append(
             f"Cold start: first classify after {c['first_classify_s']} s vs bare `import torch, gradio` {c['bare_import_s']} s ({c['ratio']}x)."
         )
-    return "\n".join(training_table(result["training"], lines)) + "\n"
+    return "\n".join(lines + training_table(result["training"])) + "\n"
 
 
-def training_table(rows: list[dict], lines: list[str]) -> list[str]:
-    lines.append("\n| model | training images/s (batch 64) |\n|---|---:|")
-    return lines + [f"| {r['model']} ({r['device']}) | {r['train_images_per_s']} |" for r in rows]
+def training_table(rows: list[dict]) -> list[str]:
+    header = "\n| model | training images/s (batch 64) |\n|---|---:|"
+    return [header] + [f"| {r['model']} ({r['device']}) | {r['train_images_per_s']} |" for r in rows]
 
 
 def main(argv=None) -> None:
@@ -411,8 +414,7 @@ def main(argv=None) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     training_steps = 2 if args.quick else 10
     if args.training_only:
-        machine = {"cpu": cpu_name(), "cores": os.cpu_count(), "torch": torch.__version__}
-        write_results(args.out, {"machine": machine, "training": bench_training(training_steps)})
+        write_results(args.out, {"machine": host(), "training": bench_training(training_steps)})
         return
     photo = args.photo
     if photo is None:
@@ -421,7 +423,7 @@ def main(argv=None) -> None:
     repeats = 5 if args.quick else 100
     data_dir = args.data if args.data.is_dir() and not args.quick else None
     model_rows, machine = bench_models(args.weights, photo, repeats, args.quick, data_dir)
-    machine.update({"cpu": cpu_name(), "cores": os.cpu_count(), "torch": torch.__version__})
+    machine.update(host())
     result = {"machine": machine, "models": model_rows, "training": bench_training(training_steps)}
     result["served"] = bench_served(*((2, 8) if args.quick else (16, 320)), photo)
     result["cold_start"] = bench_cold_start(photo)

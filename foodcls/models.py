@@ -254,18 +254,23 @@ def fold_batch_norms(model: nn.Module, input_size: int) -> nn.Module:
 
     hooks = [m.register_forward_hook(after_conv) for m in model.modules() if isinstance(m, nn.Conv2d)]
     hooks += [m.register_forward_pre_hook(before_norm) for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
-    try:
-        with torch.inference_mode():
-            model(torch.zeros(1, 3, input_size, input_size))
-    finally:
-        for hook in hooks:
-            hook.remove()
+    run_once_with_hooks(model, torch.zeros(1, 3, input_size, input_size), hooks)
     names = {module: name for name, module in model.named_modules()}
     for norm, conv in fed_by.items():
         if conv is not None:
             replace_module(model, names[conv], fuse_conv_bn_eval(conv, norm))
             replace_module(model, names[norm], nn.Identity())
     return model
+
+
+def run_once_with_hooks(model: nn.Module, example: torch.Tensor, hooks: list) -> None:
+    """Run `example` through `model` once, for what its hooks observe; the hooks are removed after."""
+    try:
+        with torch.inference_mode():
+            model(example)
+    finally:
+        for hook in hooks:
+            hook.remove()
 
 
 def replace_module(model: nn.Module, name: str, replacement: nn.Module) -> None:
@@ -286,12 +291,7 @@ def pad_inside_convolutions(model: nn.Module, example: torch.Tensor) -> nn.Modul
         sizes[conv] = inputs[0].shape[2:]
 
     hooks = [m.register_forward_pre_hook(record_size) for m in model.modules() if isinstance(m, Conv2dSame)]
-    try:
-        with torch.inference_mode():
-            model(example)
-    finally:
-        for hook in hooks:
-            hook.remove()
+    run_once_with_hooks(model, example, hooks)
     names = {module: name for name, module in model.named_modules()}
     for conv, (height, width) in sizes.items():
         left, right, top, bottom = same_padding(conv, height, width)
