@@ -67,6 +67,15 @@ def square_uint8(image: Image.Image, size: int) -> torch.Tensor:
     return torch.from_numpy(np.asarray(cropped, dtype=np.uint8).copy()).permute(2, 0, 1)
 
 
+def upscale(images: torch.Tensor, size: int) -> torch.Tensor:
+    """uint8 N x 3 x s x s photos enlarged to size x size (bicubic), as a run trained on small photos
+    sees every photo: first made as small as its training photos, then enlarged as they were."""
+    if images.shape[-1] == size:
+        return images
+    enlarged = F.interpolate(images.float(), size=(size, size), mode="bicubic", align_corners=False)
+    return enlarged.round_().clamp_(0, 255).to(torch.uint8)
+
+
 @dataclass
 class ImageSet:
     """Decoded photos of a class-folder dataset; `paths` are relative, as 'class/file'."""

@@ -32,9 +32,9 @@ def predict_logits(model, images: torch.Tensor, mean, std, device, tta_flip: boo
 
 
 def score(logits: torch.Tensor, labels: torch.Tensor, classes: list[str]) -> dict:
-    """Top-1, top-3, per-class accuracy and confusion matrix (rows: true class, columns: predicted)."""
-    top3 = logits.topk(min(3, logits.shape[1]), dim=1).indices
-    predicted = top3[:, 0]
+    """Top-1, top-3, top-5, per-class accuracy and confusion matrix (rows: true class, columns: predicted)."""
+    top5 = logits.topk(min(5, logits.shape[1]), dim=1).indices
+    top3, predicted = top5[:, :3], top5[:, 0]
     confusion = torch.zeros(len(classes), len(classes), dtype=torch.long)
     confusion.index_put_((labels, predicted), torch.ones_like(labels), accumulate=True)
     per_class = {
@@ -46,6 +46,7 @@ def score(logits: torch.Tensor, labels: torch.Tensor, classes: list[str]) -> dic
         "n": len(labels),
         "top1": round((predicted == labels).float().mean().item(), 4),
         "top3": round((top3 == labels.unsqueeze(1)).any(1).float().mean().item(), 4),
+        "top5": round((top5 == labels.unsqueeze(1)).any(1).float().mean().item(), 4),
         "per_class": per_class,
         "confusion": confusion.tolist(),
         "classes": classes,
@@ -71,7 +72,10 @@ def evaluate_run(run_dir: Path, data_dir: Path, split: str = "all") -> dict:
     only = None
     if split == "test":
         only = set(data.read_manifest(Path(run_dir) / "split.json")["splits"]["test"])
-    image_set = data.load_image_set(data_dir, config["input_size"], only=only, classes=config["classes"])
+    image_set = data.load_image_set(
+        data_dir, config.get("source_size", config["input_size"]), only=only, classes=config["classes"]
+    )
+    image_set.images = data.upscale(image_set.images, config["input_size"])
     if image_set.skipped:
         print(data.report_skipped(image_set.skipped), file=sys.stderr)
     if only is not None and len(image_set.paths) < len(only):

@@ -48,8 +48,13 @@ class Classifier:
         return self.config["classes"]
 
     def pixels(self, image: Image.Image) -> torch.Tensor:
-        """One photo as the model sees it: resized, centre-cropped, 1 x 3 x S x S uint8."""
-        return data.square_uint8(image.convert("RGB"), self.config["input_size"]).unsqueeze(0)
+        """One photo as the model sees it: resized, centre-cropped, 1 x 3 x S x S uint8.
+
+        A run trained on small photos (config `source_size`) sees the photo shrunk to that size first.
+        """
+        size = self.config["input_size"]
+        source_size = self.config.get("source_size", size)
+        return data.upscale(data.square_uint8(image.convert("RGB"), source_size).unsqueeze(0), size)
 
     def inputs(self, pixels: torch.Tensor) -> torch.Tensor:
         """The model input of `pixels`: normalised, in the serving dtype, channels-last."""
