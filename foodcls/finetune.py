@@ -139,7 +139,10 @@ def validate(trained, features, labels) -> dict:
         as_float = [x.float().contiguous(memory_format=torch.channels_last) for x in (plain, flipped)]
         logits.append((trained(as_float[0]) + trained(as_float[1])) / 2)
     logits = torch.cat(logits)
-    return {"val_loss": F.cross_entropy(logits, labels).item(), "val_acc": (logits.argmax(1) == labels).float().mean().item()}
+    return {
+        "val_loss": F.cross_entropy(logits, labels).item(),
+        "val_acc": (logits.argmax(1) == labels).float().mean().item(),
+    }
 
 
 def save_checkpoint(path: Path, trained, optimizer, scheduler, best_state, progress: dict) -> None:

@@ -69,10 +69,22 @@ class Classifier:
             inputs = torch.cat([inputs, inputs.flip(3)]).contiguous(memory_format=torch.channels_last)
         return inputs
 
+    @property
+    def decode_size(self) -> int:
+        """The side a photo needs to be decoded at, at least (large JPEGs decode at reduced scale)."""
+        return self.config.get("source_size", self.config["input_size"])
+
     @torch.inference_mode()
+    def logits_of_pixels(self, pixels: torch.Tensor) -> torch.Tensor:
+        """Float32 logits for one photo already at the input size (see `pixels`), averaged over flip TTA."""
+        return self.inference_model(self.request_inputs(pixels)).float().mean(0)
+
+    def logits(self, image: Image.Image) -> torch.Tensor:
+        return self.logits_of_pixels(self.pixels(image))
+
     def probabilities_of_pixels(self, pixels: torch.Tensor) -> torch.Tensor:
-        """Softmax over the classes for one photo already at the input size (see `pixels`)."""
-        return self.inference_model(self.request_inputs(pixels)).float().mean(0).softmax(0)
+        """Calibrated softmax over the classes (logits divided by the run's `temperature`, default 1)."""
+        return (self.logits_of_pixels(pixels) / self.config.get("temperature", 1.0)).softmax(0)
 
     def probabilities(self, image: Image.Image) -> torch.Tensor:
         """Softmax over the classes for one RGB photo (any size; resized and centre-cropped)."""

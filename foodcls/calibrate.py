@@ -1,0 +1,161 @@
+"""Make a run honest about real photos: a temperature fitted on validation, a threshold tuned on real photos.
+
+    python -m foodcls.calibrate --model RUN --data TRAINING_DIR --real ../shared/data/realworld-dev
+
+1. Temperature scaling (Guo et al., 2017): one number T that divides the logits, fitted by
+   minimising the negative log-likelihood on the run's own validation split; it changes no ranking.
+2. The "not a known dish" threshold on the calibrated top probability, chosen on real photos
+   (folders named by class id; folders the run does not know, such as `_not_food`, count as
+   photos it must not name): the lowest threshold that names the most photos of known dishes
+   while at least 90% of the named are right and at most 10% of the others are named.
+
+Real photos go through `Classifier.logits`, the app's own path. Writes `temperature` and
+`threshold` into the run's config.json and the curves with their counts into calibration.json.
+"""
+
+import argparse
+import math
+from pathlib import Path
+
+import torch
+from torch.nn import functional as F
+
+from foodcls import data, evaluate, runs
+from foodcls.predict import load_classifier
+
+MIN_PRECISION = 0.90  # of the photos of known dishes it names, at least this share right
+MAX_OUTSIDE_NAMED = 0.10  # of the photos of dishes it does not know, at most this share named
+THRESHOLDS = [round(0.05 * i, 2) for i in range(1, 20)]
+
+
+def fit_temperature(logits: torch.Tensor, labels: torch.Tensor) -> float:
+    """The T > 0 minimising cross-entropy of logits / T (a grid, then a finer one around the best)."""
+    grid = torch.exp(torch.linspace(math.log(0.2), math.log(5.0), 161))
+    losses = torch.stack([F.cross_entropy(logits / t, labels) for t in grid])
+    best = grid[losses.argmin()].item()
+    fine = torch.linspace(best * 0.97, best * 1.03, 61)
+    return round(fine[torch.stack([F.cross_entropy(logits / t, labels) for t in fine]).argmin()].item(), 4)
+
+
+def coverage_curve(confidence: torch.Tensor, correct: torch.Tensor, outside: torch.Tensor) -> list[dict]:
+    """For each threshold: how many known-dish photos are named and how many of those are right,
+    and how many outside photos (labels the run does not know) are named."""
+    rows = []
+    known = ~outside
+    for threshold in THRESHOLDS:
+        named = confidence >= threshold
+        rows.append(
+            {
+                "threshold": threshold,
+                "known": int(known.sum()),
+                "named": int((named & known).sum()),
+                "named_right": int((named & known & correct).sum()),
+                "outside": int(outside.sum()),
+                "outside_named": int((named & outside).sum()),
+            }
+        )
+    return rows
+
+
+def choose_threshold(curve: list[dict]) -> tuple[float, bool]:
+    """(threshold, whether it meets both bounds): the one naming most known photos within the bounds;
+    where none does, the lowest threshold that keeps the precision bound, or the highest."""
+
+    def meets(row, check_outside=True):
+        precise = row["named"] and row["named_right"] >= MIN_PRECISION * row["named"]
+        quiet = not row["outside"] or row["outside_named"] <= MAX_OUTSIDE_NAMED * row["outside"]
+        return precise and (quiet or not check_outside)
+
+    within = [row for row in curve if meets(row)]
+    if within:
+        return max(within, key=lambda row: (row["named"], -row["threshold"]))["threshold"], True
+    precise = [row for row in curve if meets(row, check_outside=False)]
+    return (precise[0] if precise else curve[-1])["threshold"], False
+
+
+def real_photo_logits(classifier, root: Path) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+    """(logits, labels with -1 for folders the run does not know, relative paths) of every photo."""
+    logits, labels, paths = [], [], []
+    for folder, files in data.list_class_folders(root).items():
+        label = classifier.classes.index(folder) if folder in classifier.classes else -1
+        for path in files:
+            logits.append(classifier.logits(data.open_rgb(path, classifier.decode_size)))
+            labels.append(label)
+            paths.append(f"{folder}/{path.name}")
+    return torch.stack(logits), torch.tensor(labels), paths
+
+
+def real_photo_report(logits: torch.Tensor, labels: torch.Tensor, classes: list[str], temperature: float) -> dict:
+    """Top-1/top-3/top-5 over the photos of known dishes (with counts), and the coverage curve."""
+    known = labels >= 0
+    known_logits, known_labels = logits[known], labels[known]
+    top5 = known_logits.topk(min(5, len(classes)), dim=1).indices
+    hits = {k: int((top5[:, :k] == known_labels.unsqueeze(1)).any(1).sum()) for k in (1, 3, 5)}
+    confidence, predicted = (logits / temperature).softmax(1).max(1)
+    curve = coverage_curve(confidence, predicted == labels, ~known)
+    return {"n_known": int(known.sum()), "n_outside": int((~known).sum()), "hits": hits, "curve": curve}
+
+
+def validation_logits(run_dir: Path, data_dir: Path) -> tuple[torch.Tensor, torch.Tensor]:
+    """Float32 logits (flip TTA) of the run's validation split, prepared as the run sees photos."""
+    model, config = runs.load_run(run_dir)
+    only = set(data.read_manifest(Path(run_dir) / "split.json")["splits"]["val"])
+    val = data.load_image_set(data_dir, config.get("source_size", config["input_size"]), only, config["classes"])
+    images = data.upscale(val.images, config["input_size"])
+    logits = evaluate.predict_logits(
+        model, images, config["mean"], config["std"], torch.device("cpu"), config["tta_flip"]
+    )
+    return logits, val.labels
+
+
+def calibrate(run_dir: Path, data_dir: Path, real_dir: Path) -> dict:
+    val_logits, val_labels = validation_logits(run_dir, data_dir)
+    temperature = fit_temperature(val_logits, val_labels)
+    val_confidence, val_predicted = (val_logits / temperature).softmax(1).max(1)
+    val_curve = coverage_curve(val_confidence, val_predicted == val_labels, torch.zeros_like(val_labels, dtype=bool))
+
+    classifier = load_classifier(run_dir)
+    real_logits, real_labels, _ = real_photo_logits(classifier, real_dir)
+    real = real_photo_report(real_logits, real_labels, classifier.classes, temperature)
+    threshold, meets_bounds = choose_threshold(real["curve"])
+
+    config = runs.read_json(Path(run_dir) / "config.json")
+    config |= {"temperature": temperature, "threshold": threshold}
+    runs.write_json(Path(run_dir) / "config.json", config)
+    result = {
+        "temperature": temperature,
+        "val_nll_before": round(F.cross_entropy(val_logits, val_labels).item(), 4),
+        "val_nll_after": round(F.cross_entropy(val_logits / temperature, val_labels).item(), 4),
+        "threshold": threshold,
+        "threshold_meets_bounds": meets_bounds,
+        "bounds": {"min_precision": MIN_PRECISION, "max_outside_named": MAX_OUTSIDE_NAMED},
+        "val_curve": val_curve,
+        "real_photos": str(real_dir.name),
+        "real": real,
+    }
+    runs.write_json(Path(run_dir) / "calibration.json", result)
+    return result
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", type=Path, required=True, help="the run folder to calibrate")
+    parser.add_argument("--data", type=Path, required=True, help="the run's training data (for its validation split)")
+    parser.add_argument("--real", type=Path, required=True, help="real photos, one folder per class id")
+    args = parser.parse_args(argv)
+    result = calibrate(args.model, args.data, args.real)
+    real, chosen = result["real"], next(r for r in result["real"]["curve"] if r["threshold"] == result["threshold"])
+    print(f"temperature {result['temperature']} (val NLL {result['val_nll_before']} -> {result['val_nll_after']})")
+    print(
+        f"real photos of known dishes: top-1 {real['hits'][1]} of {real['n_known']}, top-3 {real['hits'][3]}, "
+        f"top-5 {real['hits'][5]}"
+    )
+    print(
+        f"threshold {result['threshold']} (meets bounds: {result['threshold_meets_bounds']}): names "
+        f"{chosen['named']} of {chosen['known']} known ({chosen['named_right']} right), "
+        f"{chosen['outside_named']} of {chosen['outside']} others"
+    )
+
+
+if __name__ == "__main__":
+    main()
