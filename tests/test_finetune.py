@@ -1,0 +1,34 @@
+"""Fine-tuning on cached frozen features: a run folder the app can load, and resuming after a cut."""
+
+import json
+
+from PIL import Image
+
+from foodcls import finetune
+from foodcls.predict import load_classifier
+
+
+def _finetune(folder, out, epochs):
+    finetune.main(["--data", str(folder), "--out", str(out), "--epochs", str(epochs), "--batch-size", "8"])
+    return json.loads((out / "config.json").read_text())
+
+
+def test_finetune_writes_a_run_that_classifies_full_size_photos_as_small_ones(tiny_folder, tmp_path):
+    config = _finetune(tiny_folder, tmp_path / "run", 2)
+    assert (config["source_size"], config["input_size"]) == (64, 128)
+    assert config["classes"] == ["blue", "green", "red"]
+    classifier = load_classifier(tmp_path / "run")
+    photo = Image.open(next((tiny_folder / "red").iterdir()))
+    big = photo.resize((640, 640), Image.Resampling.NEAREST)
+    assert classifier.pixels(big).shape == (1, 3, 128, 128)
+    assert classifier.predict(big)[0][0] == classifier.predict(photo)[0][0]
+
+
+def test_finetune_resumes_from_its_checkpoint(tiny_folder, tmp_path, capsys):
+    _finetune(tiny_folder, tmp_path / "run", 1)
+    capsys.readouterr()
+    _finetune(tiny_folder, tmp_path / "run", 2)
+    printed = capsys.readouterr().out
+    assert "resumed after epoch 1" in printed and "features from" in printed
+    history = json.loads((tmp_path / "run" / "history.json").read_text())
+    assert [row["epoch"] for row in history] == [1, 2]
