@@ -1,143 +1,391 @@
-"""Nutrition facts per dish from the Korean MFDS food nutrient database.
+"""Nutrition facts per dish, from the Korean MFDS food nutrient database or USDA FNDDS.
 
-`data/nutrition.csv` is built from the MFDS dish table by `python -m foodcls.nutrition MFDS_CSV`:
-one row per class id with Korean and English names, the MFDS food code and year, the serving weight
-and the per-serving values. Per-100 g values are derived from those when shown.
-Source: 식품의약품안전처, 식품영양성분 데이터베이스 (MFDS food nutrient database).
+`data/nutrition.csv` is built by `python -m foodcls.nutrition [MFDS_CSV] [USDA_DIR]` from the
+hand-reviewed mapping `data/nutrition_sources.csv` (class id -> source, food code, match quality and
+a one-line note why). One row per dish: the dish as recognised (name_ko, name_en), the cited source
+row (source, food_code, year, source_name), how well it matches (same / closest / partial / none),
+the source's serving in grams, and eight nutrient values stored exactly as the source gives them:
+per serving for MFDS (`basis` = "serving"), per 100 g for USDA (`basis` = "100g").
+
+`NutritionTable` is the lookup the app uses: names, search, and facts for a portion in grams or
+servings, with a source line that says what the values are. The rules are in docs/nutrition.md.
 """
 
 import argparse
+import csv
 import math
+import unicodedata
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-NUTRITION_CSV = Path(__file__).resolve().parents[1] / "data" / "nutrition.csv"
+ROOT = Path(__file__).resolve().parents[1]
+NUTRITION_CSV = ROOT / "data" / "nutrition.csv"
+SOURCES_CSV = ROOT / "data" / "nutrition_sources.csv"
+SHARED_DATA = ROOT.parent / "shared" / "data"
+MFDS_CSV = SHARED_DATA / "mfds_dishes.csv"
+USDA_DIR = SHARED_DATA / "usda-fndds"
 SOURCE = "식품의약품안전처 식품영양성분 데이터베이스 (MFDS Food Nutrient Database)"
 
-# (class id, English name, MFDS food code). The first ten are the Food-101 stand-in classes (folder
-# names); the rest are common dishes of the AI-Hub Korean food set, whose folders are Korean names.
-DISHES = [
-    ("bibimbap", "Bibimbap", "D018204"),
-    ("chicken_wings", "Fried chicken", "D018547"),
-    ("dumplings", "Dumplings", "D018165"),
-    ("fried_rice", "Fried rice", "D018202"),
-    ("gyoza", "Pan-fried dumplings", "D018157"),
-    ("miso_soup", "Seaweed soybean-paste soup", "D018073"),
-    ("peking_duck", "Roast duck", "D018041"),
-    ("pho", "Rice noodle soup", "D000156"),
-    ("ramen", "Ramyeon", "D018163"),
-    ("sushi", "Assorted sushi", "D000229"),
-    ("김치찌개", "Kimchi stew", "D000385"),
-    ("불고기", "Bulgogi", "D018039"),
-    ("떡볶이", "Tteokbokki", "D018256"),
-    ("잡채", "Japchae", "D018287"),
-    ("삼겹살", "Grilled pork belly", "D018033"),
-    ("김밥", "Gimbap", "D018190"),
-    ("갈비구이", "Grilled beef ribs", "D018037"),
-    ("된장찌개", "Soybean paste stew", "D018480"),
-    ("삼계탕", "Ginseng chicken soup", "D018079"),
-    ("갈비탕", "Short rib soup", "D018053"),
-    ("설렁탕", "Ox bone soup", "D018083"),
-    ("물냉면", "Cold buckwheat noodles", "D018167"),
-    ("비빔냉면", "Spicy cold noodles", "D018173"),
-    ("짜장면", "Jajangmyeon", "D018180"),
-    ("짬뽕", "Jjamppong", "D018181"),
-    ("육개장", "Spicy beef soup", "D018099"),
-    ("순두부찌개", "Soft tofu stew", "D018492"),
-    ("부대찌개", "Army stew", "D018487"),
-    ("제육볶음", "Stir-fried spicy pork", "D018288"),
-    ("족발", "Braised pig's trotters", "D018523"),
-    ("떡국", "Rice cake soup", "D018160"),
-    ("미역국", "Seaweed soup", "D018071"),
-    ("김치볶음밥", "Kimchi fried rice", "D018192"),
-    ("해물파전", "Seafood pancake", "D018417"),
-    ("김치전", "Kimchi pancake", "D018401"),
-    ("칼국수", "Knife-cut noodles", "D018183"),
-    ("감자탕", "Pork bone soup", "D018467"),
-    ("양념치킨", "Spicy glazed chicken", "D000475"),
-    ("떡갈비", "Grilled short rib patties", "D018406"),
-    ("오징어볶음", "Stir-fried squid", "D018279"),
-    ("고등어구이", "Grilled mackerel", "D018018"),
-]
+MFDS, FNDDS, SR27, NONE = "MFDS", "USDA FNDDS", "USDA SR27", "none"
+SOURCES = (MFDS, FNDDS, SR27, NONE)
+MATCHES = ("same", "closest", "partial", "none")
+FNDDS_YEAR, SR27_YEAR = "2021-2023", "2014"
+QUANTITY_NOT_SPECIFIED = "Quantity not specified"
 
-# (column in data/nutrition.csv, column in the MFDS table, label shown, unit)
-NUTRIENTS = [
-    ("energy_kcal", "에너지(㎉)", "에너지 Energy", "kcal"),
-    ("carbohydrate_g", "탄수화물(g)", "탄수화물 Carbohydrate", "g"),
-    ("protein_g", "단백질(g)", "단백질 Protein", "g"),
-    ("fat_g", "지방(g)", "지방 Fat", "g"),
-    ("sugars_g", "총당류(g)", "당류 Sugars", "g"),
-    ("sodium_mg", "나트륨(㎎)", "나트륨 Sodium", "mg"),
-    ("saturated_fat_g", "총 포화 지방산(g)", "포화지방 Saturated fat", "g"),
-    ("cholesterol_mg", "콜레스테롤(㎎)", "콜레스테롤 Cholesterol", "mg"),
+# (column here, MFDS column, FNDDS column, SR27 column, label shown, unit)
+NUTRIENT_COLUMNS = [
+    ("energy_kcal", "에너지(㎉)", "Energy (kcal)", "Energ_Kcal", "에너지 Energy", "kcal"),
+    ("carbohydrate_g", "탄수화물(g)", "Carbohydrate (g)", "Carbohydrt_(g)", "탄수화물 Carbohydrate", "g"),
+    ("protein_g", "단백질(g)", "Protein (g)", "Protein_(g)", "단백질 Protein", "g"),
+    ("fat_g", "지방(g)", "Total Fat (g)", "Lipid_Tot_(g)", "지방 Fat", "g"),
+    ("sugars_g", "총당류(g)", "Sugars, total (g)", "Sugar_Tot_(g)", "당류 Sugars", "g"),
+    ("sodium_mg", "나트륨(㎎)", "Sodium (mg)", "Sodium_(mg)", "나트륨 Sodium", "mg"),
+    (
+        "saturated_fat_g",
+        "총 포화 지방산(g)",
+        "Fatty acids, total saturated (g)",
+        "FA_Sat_(g)",
+        "포화지방 Saturated fat",
+        "g",
+    ),
+    ("cholesterol_mg", "콜레스테롤(㎎)", "Cholesterol (mg)", "Cholestrl_(mg)", "콜레스테롤 Cholesterol", "mg"),
 ]
-# In this table a 0 for these two usually means "not analysed", not "none".
+NUTRIENTS = [(column, label, unit) for column, _, _, _, label, unit in NUTRIENT_COLUMNS]
+NUTRIENT_NAMES = tuple(column for column, _, _ in NUTRIENTS)
+# In the MFDS table a 0 for these two usually means "not analysed", not "none".
 ZERO_MEANS_UNKNOWN = {"sugars_g", "cholesterol_mg"}
+COLUMNS = [
+    "class_id", "name_ko", "name_en", "source", "food_code", "year", "source_name", "match", "basis",
+    "serving_g", *NUTRIENT_NAMES, "note",
+]  # fmt: skip
+
+MAX_GRAMS, MAX_SERVINGS = 5000.0, 20.0
 
 
-def build_table(mfds_csv: Path) -> pd.DataFrame:
-    """The per-class nutrition table from the MFDS dish CSV; every code in DISHES must be there."""
-    mfds = pd.read_csv(mfds_csv, dtype={"식품코드": str}).set_index("식품코드")
-    missing = [code for _, _, code in DISHES if code not in mfds.index]
-    if missing:
-        raise ValueError(f"MFDS food codes not in {mfds_csv}: {', '.join(missing)}")
+# --- building data/nutrition.csv -------------------------------------------------------------
+
+
+def _number(text: str) -> float | None:
+    """A source cell as a number; an empty cell is None (not given)."""
+    text = (text or "").strip()
+    return None if text == "" else float(text)
+
+
+def _read_csv(path: Path, key: str) -> dict[str, dict]:
+    with open(path, newline="", encoding="utf-8") as f:
+        return {row[key]: row for row in csv.DictReader(f)}
+
+
+def read_sources(path: Path = SOURCES_CSV) -> list[dict]:
+    """The hand-reviewed mapping, checked for unknown sources/matches and duplicate class ids."""
+    with open(path, newline="", encoding="utf-8") as f:
+        mapping = list(csv.DictReader(f))
+    seen = set()
+    for row in mapping:
+        where = f"{path.name}: {row['class_id']}"
+        if row["class_id"] in seen:
+            raise ValueError(f"{where} is listed twice")
+        seen.add(row["class_id"])
+        if row["source"] not in SOURCES or row["match"] not in MATCHES:
+            raise ValueError(f"{where}: unknown source {row['source']!r} or match {row['match']!r}")
+        if (row["source"] == NONE) != (row["match"] == "none") or (row["source"] == NONE) == bool(row["food_code"]):
+            raise ValueError(f"{where}: a 'none' row has no food code, and only a 'none' row has match none")
+        if row["match"] != "same" and not row["note"]:
+            raise ValueError(f"{where}: a {row['match']} match needs a note saying why")
+    return mapping
+
+
+def build_table(mfds_csv: Path = MFDS_CSV, usda_dir: Path = USDA_DIR, sources: Path = SOURCES_CSV) -> pd.DataFrame:
+    """data/nutrition.csv's rows: every mapped dish with its cited source row's values, as given there."""
+    mfds = _read_csv(mfds_csv, "식품코드")
+    fndds = _read_csv(usda_dir / "fndds_2021_2023_nutrient_values.csv", "Food code")
+    sr27 = _read_csv(usda_dir / "sr27_abbrev.csv", "NDB_No")
+    default_portion = {}
+    with open(usda_dir / "fndds_2021_2023_portions_weights.csv", newline="", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            if row["Portion description"] == QUANTITY_NOT_SPECIFIED:
+                default_portion[row["Food code"]] = float(row["Portion weight (g)"])
     rows = []
-    for class_id, name_en, code in DISHES:
-        source = mfds.loc[code]
-        if source["내용량_단위"] != "g":
-            raise ValueError(f"{code} gives its serving in {source['내용량_단위']}, not grams")
-        row = {
-            "class_id": class_id,
-            "name_ko": source["식품명"],
-            "name_en": name_en,
-            "food_code": code,
-            "year": int(source["연도"]),
-            "serving_g": float(source["1회제공량"]),
-        }
-        for column, mfds_column, _, _ in NUTRIENTS:
-            value = float(source[mfds_column])
-            row[column] = math.nan if column in ZERO_MEANS_UNKNOWN and value == 0 else value
+    for entry in read_sources(sources):
+        code, source = entry["food_code"], entry["source"]
+        row = {column: "" for column in COLUMNS} | {k: entry[k] for k in ("class_id", "name_ko", "name_en", "note")}
+        row |= {"source": source, "match": entry["match"], "food_code": code}
+        if source == MFDS:
+            found = mfds.get(code) or _missing(code, mfds_csv)
+            if found["내용량_단위"] != "g":
+                raise ValueError(f"MFDS {code} gives its serving in {found['내용량_단위']}, not grams")
+            row |= {"year": found["연도"], "source_name": found["식품명"].strip(), "basis": "serving"}
+            row["serving_g"] = float(found["1회제공량"])
+            for column, mfds_column, *_ in NUTRIENT_COLUMNS:
+                value = _number(found[mfds_column])
+                row[column] = None if column in ZERO_MEANS_UNKNOWN and value == 0 else value
+        elif source == FNDDS:
+            found = fndds.get(code) or _missing(code, usda_dir)
+            if not default_portion.get(code):
+                raise ValueError(f"FNDDS {code} has no '{QUANTITY_NOT_SPECIFIED}' portion in grams")
+            row |= {"year": FNDDS_YEAR, "source_name": found["Main food description"], "basis": "100g"}
+            row["serving_g"] = default_portion[code]
+            for column, _, fndds_column, *_ in NUTRIENT_COLUMNS:
+                row[column] = _number(found[fndds_column])
+        elif source == SR27:
+            found = sr27.get(code) or _missing(code, usda_dir)
+            row |= {"year": SR27_YEAR, "source_name": found["Shrt_Desc"], "basis": "100g"}
+            row["serving_g"] = float(found["GmWt_1"])  # SR27's first household portion
+            for column, _, _, sr27_column, *_ in NUTRIENT_COLUMNS:
+                row[column] = _number(found[sr27_column])
         rows.append(row)
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def load_table(path: Path = NUTRITION_CSV) -> dict[str, dict]:
-    """Rows of data/nutrition.csv by class id, also findable by Korean name."""
-    table = pd.read_csv(path).to_dict("records")
-    by_key = {row["name_ko"]: row for row in table}
-    by_key.update({row["class_id"]: row for row in table})
-    return by_key
+def _missing(code: str, where: Path):
+    raise ValueError(f"food code {code} is not in {where}")
 
 
-def display_name(class_id: str, table: dict[str, dict]) -> str:
-    """'비빔밥 · Bibimbap' for a known dish, the class id itself otherwise."""
+# --- the lookup the app uses -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Dish:
+    class_id: str
+    name_ko: str
+    name_en: str
+
+    @property
+    def label(self) -> str:
+        """'피자 · Pizza'."""
+        return f"{self.name_ko} · {self.name_en}"
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Nutrition of one portion of a dish, or an explicit 'no data' (has_data False, values empty).
+
+    per_portion / per_100g map each nutrient column (NUTRIENT_NAMES) to its value, None where the
+    source did not analyse it. grams is the portion weight (None for a no-data dish asked by
+    servings), servings the portion in the source's servings (serving_g each).
+    """
+
+    dish: Dish
+    has_data: bool
+    source: str
+    food_code: str
+    year: str
+    source_name: str
+    match: str
+    basis: str
+    serving_g: float | None
+    grams: float | None
+    servings: float | None
+    per_portion: dict
+    per_100g: dict
+    source_line: str
+    note: str
+
+    @property
+    def class_id(self) -> str:
+        return self.dish.class_id
+
+    def lines(self) -> list[tuple[str, str, float | None, float | None]]:
+        """(label, unit, per portion, per 100 g) per nutrient, in display order."""
+        return [(label, unit, self.per_portion.get(c), self.per_100g.get(c)) for c, label, unit in NUTRIENTS]
+
+
+def check_portion(grams: float | None = None, servings: float | None = None) -> None:
+    """ValueError (Korean and English) unless at most one of a sensible grams / servings is given."""
+    if grams is not None and servings is not None:
+        raise ValueError("양은 그램이나 인분 중 하나만 주세요. Give the portion in grams or in servings, not both.")
+    for value, limit, unit, ko in ((grams, MAX_GRAMS, "g", "그램"), (servings, MAX_SERVINGS, "servings", "인분")):
+        if value is None:
+            continue
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"{ko} 값이 숫자가 아닙니다. The portion in {unit} must be a number.") from None
+        if not math.isfinite(value) or value <= 0:
+            raise ValueError(f"{ko}은(는) 0보다 커야 합니다. The portion in {unit} must be a number above 0.")
+        if value > limit:
+            raise ValueError(f"{ko}은(는) {limit:g} 이하여야 합니다. The portion must be at most {limit:g} {unit}.")
+
+
+def _normal(text: str) -> str:
+    """Case-, width-, accent- and space-insensitive form for search ('Crème brûlée' ~ 'creme brulee')."""
+    text = unicodedata.normalize("NFKD", str(text)).casefold()
+    return "".join(ch for ch in text if not ch.isspace() and not unicodedata.combining(ch) and ch not in "·_-'")
+
+
+class NutritionTable:
+    """The rows of data/nutrition.csv by class id (see the module docstring)."""
+
+    def __init__(self, rows: list[dict]):
+        self._rows = {row["class_id"]: row for row in rows}
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> "NutritionTable":
+        with open(path or NUTRITION_CSV, newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+        for row in rows:
+            row["serving_g"] = _number(row["serving_g"])
+            for column in NUTRIENT_NAMES:
+                row[column] = _number(row[column])
+        return cls(rows)
+
+    def __contains__(self, class_id: str) -> bool:
+        return class_id in self._rows
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def class_ids(self) -> list[str]:
+        return list(self._rows)
+
+    def row(self, class_id: str) -> dict:
+        """The stored row as in data/nutrition.csv (numbers parsed, empty = None); KeyError if unknown."""
+        try:
+            return self._rows[class_id]
+        except KeyError:
+            raise KeyError(f"no dish {class_id!r} in the nutrition table") from None
+
+    def dish(self, class_id: str) -> Dish:
+        row = self.row(class_id)
+        return Dish(class_id, row["name_ko"], row["name_en"])
+
+    def dishes(self) -> list[Dish]:
+        return [self.dish(class_id) for class_id in self._rows]
+
+    def search(self, text: str = "", limit: int | None = None) -> list[Dish]:
+        """Dishes whose Korean or English name, class id or MFDS row name contains `text`; prefixes first.
+
+        Case, spaces and accents are ignored; an empty text gives every dish, by English name.
+        """
+        query = _normal(text)
+        ranked = []
+        for dish in self.dishes():
+            row = self._rows[dish.class_id]  # an MFDS row's own Korean name finds it too (군만두 -> gyoza)
+            names = (dish.name_ko, dish.name_en, dish.class_id, row["source_name"] if row["source"] == MFDS else "")
+            keys = [_normal(key) for key in names if key]
+            if any(query in key for key in keys):
+                ranked.append((not any(key.startswith(query) for key in keys), dish.name_en.casefold(), dish))
+        found = [dish for *_, dish in sorted(ranked, key=lambda item: item[:2])]
+        return found[:limit] if limit is not None else found
+
+    def facts(self, class_id: str, grams: float | None = None, servings: float | None = None) -> Facts:
+        """The dish's values for `grams`, or `servings` of the source's serving (default: 1 serving).
+
+        ValueError for a portion <= 0, NaN, above 5000 g or 20 servings; KeyError for an unknown dish.
+        """
+        check_portion(grams, servings)
+        row, dish = self.row(class_id), self.dish(class_id)
+        serving_g = row["serving_g"]
+        common = {k: row[k] for k in ("source", "food_code", "year", "source_name", "match", "basis", "note")}
+        if row["source"] == NONE:
+            return Facts(
+                dish=dish, has_data=False, serving_g=None, per_portion={}, per_100g={},
+                grams=float(grams) if grams is not None else None,
+                servings=float(servings) if servings is not None else (None if grams is not None else 1.0),
+                source_line=source_line(row), **common,
+            )  # fmt: skip
+        if grams is None:
+            servings = 1.0 if servings is None else float(servings)
+            grams = servings * serving_g
+        else:
+            grams = float(grams)
+            servings = grams / serving_g
+        to_100g = 100 / serving_g if row["basis"] == "serving" else 1.0
+        per_100g = {c: None if row[c] is None else row[c] * to_100g for c in NUTRIENT_NAMES}
+        per_portion = {c: None if v is None else v * grams / 100 for c, v in per_100g.items()}
+        if row["basis"] == "serving" and grams == serving_g:  # one source serving: exactly the stored values
+            per_portion = {c: row[c] for c in NUTRIENT_NAMES}
+        return Facts(
+            dish=dish, has_data=True, serving_g=serving_g, grams=grams, servings=servings,
+            per_portion=per_portion, per_100g=per_100g, source_line=source_line(row), **common,
+        )  # fmt: skip
+
+
+def source_line(row: dict) -> str:
+    """What the values are, in Korean and English, e.g. 'MFDS 식품영양성분 DB 라면 D018163 (2020) ...'."""
+    if row["source"] == NONE:
+        return f"영양 정보 없음 · No nutrition data for this dish: {row['note']}"
+    if row["source"] == MFDS:
+        cited = f"식품의약품안전처 MFDS 식품영양성분 DB {row['source_name']} {row['food_code']} ({row['year']})"
+    else:
+        cited = f"{row['source']} {row['year']} {row['food_code']}, {row['source_name']}"
+    qualifier = {
+        "same": "",
+        "closest": f" · 가장 가까운 항목 closest row: {row['note']}",
+        "partial": f" · 일부만 해당 partial match: {row['note']}",
+    }[row["match"]]
+    return f"출처 Source: {cited}{qualifier}"
+
+
+# --- the interface ui.py and bench.py use today ------------------------------------------------
+
+
+class LegacyTable(dict):
+    """{class id or source row name: row} as ui.py reads it, with every dish's label in `.labels`."""
+
+    labels: dict[str, str]
+
+
+def load_table(path: Path = NUTRITION_CSV) -> LegacyTable:
+    """Rows by class id for ui.py/bench.py as they are today: MFDS rows only.
+
+    ui.py cites every row as MFDS (nutrition.SOURCE) with row["name_ko"] as the cited row's name, so
+    each row's name_ko here is the MFDS row's own name, and the USDA and no-data dishes are left out
+    (ui.py says "no nutrition data") until it uses NutritionTable and Facts.source_line.
+    """
+    table = NutritionTable.load(path)
+    legacy = LegacyTable()
+    legacy.labels = {dish.class_id: dish.label for dish in table.dishes()}
+    for class_id in table.class_ids():
+        row = dict(table.row(class_id))
+        if row["source"] != MFDS:
+            continue
+        row |= {"dish": legacy.labels[class_id], "name_ko": row["source_name"]}
+        row |= {c: math.nan if row[c] is None else row[c] for c in NUTRIENT_NAMES}
+        legacy.setdefault(row["source_name"], row)
+        legacy[class_id] = row
+    return legacy
+
+
+def display_name(class_id: str, table: dict) -> str:
+    """'라멘 · Ramen' for a known dish (the dish as recognised), the class id itself otherwise."""
     row = table.get(class_id)
-    return f"{row['name_ko']} · {row['name_en']}" if row else class_id
+    if row and "dish" in row:
+        return row["dish"]
+    return getattr(table, "labels", {}).get(class_id, class_id)
 
 
 def facts(row: dict, servings: float) -> pd.DataFrame:
     """Nutrient, amount for the chosen servings, per 100 g; unknown values shown as 'n/a'."""
 
     def shown(value: float, unit: str) -> str:
-        return "n/a (not analysed)" if math.isnan(value) else f"{value:,.1f} {unit}"
+        return "n/a (not analysed)" if value is None or math.isnan(value) else f"{value:,.1f} {unit}"
 
+    per_100g = 100 / row["serving_g"] if row.get("basis", "serving") == "serving" else 1.0
+    per_serving = row["serving_g"] / 100 if row.get("basis", "serving") == "100g" else 1.0
     grams = row["serving_g"] * servings
     lines = [("제공량 Serving", f"{grams:,.0f} g", "100 g")]
-    for column, _, label, unit in NUTRIENTS:
-        per_serving = row[column]
-        lines.append((label, shown(per_serving * servings, unit), shown(per_serving * 100 / row["serving_g"], unit)))
+    for column, label, unit in NUTRIENTS:
+        value = row[column]
+        lines.append((label, shown(value * per_serving * servings, unit), shown(value * per_100g, unit)))
     return pd.DataFrame(lines, columns=["영양소 Nutrient", f"{servings:g} 인분 serving(s)", "100 g당 per 100 g"])
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description="Build data/nutrition.csv from the MFDS dish table.")
-    parser.add_argument("mfds_csv", type=Path, help="e.g. ../shared/data/mfds_dishes.csv")
+    parser = argparse.ArgumentParser(description="Build data/nutrition.csv from MFDS and USDA FNDDS.")
+    parser.add_argument(
+        "mfds_csv", type=Path, nargs="?", default=MFDS_CSV, help="default ../shared/data/mfds_dishes.csv"
+    )
+    parser.add_argument("usda_dir", type=Path, nargs="?", default=USDA_DIR, help="default ../shared/data/usda-fndds")
+    parser.add_argument("--sources", type=Path, default=SOURCES_CSV, help="the hand-reviewed mapping")
     parser.add_argument("--out", type=Path, default=NUTRITION_CSV)
     args = parser.parse_args(argv)
-    table = build_table(args.mfds_csv)
+    table = build_table(args.mfds_csv, args.usda_dir, args.sources)
     table.to_csv(args.out, index=False)
-    print(f"{len(table)} dishes -> {args.out}")
+    counts = ", ".join(f"{n} {k}" for k, n in table["source"].value_counts().items())
+    print(f"{len(table)} dishes ({counts}) -> {args.out}")
 
 
 if __name__ == "__main__":

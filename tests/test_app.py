@@ -44,7 +44,7 @@ def classify(client, path, run="shallownet", threshold=0.0, servings=1.0, cam=Fa
 
 def test_classify_api_names_the_dish_and_gives_its_nutrition(client, tmp_path):
     labels, facts, verdict, cam = classify(client, save(dish_photo("ramen"), tmp_path / "meal.png"))
-    assert labels["label"] == "라면 · Ramyeon"
+    assert labels["label"] == "라멘 · Ramen"
     assert len(labels["confidences"]) == 3
     energy = dict((row[0], row[1]) for row in facts["value"]["data"])["에너지 Energy"]
     assert energy == "450.0 kcal"
@@ -197,7 +197,7 @@ def test_weights_download_through_huggingface_hub_and_are_cached(tiny_weights, t
         assert again == label
         assert fake.downloads().count("/foodcls/test/resolve/v1/shallownet/model.safetensors") == 1
     labels, *_ = ui.classify(RunStore(source), TABLE, dish_photo("ramen"), "shallownet", 0.0, 1.0, False)
-    assert next(iter(labels)) == "라면 · Ramyeon"  # served from the cache with the Hub gone
+    assert next(iter(labels)) == "라멘 · Ramen"  # served from the cache with the Hub gone
 
 
 def test_bundled_weights_serve_when_the_hub_is_unreachable(tiny_weights, hf_cache):
@@ -266,4 +266,4 @@ def test_uploads_over_the_size_cap_are_refused(client, tmp_path):
     with pytest.raises(Exception, match="(?i)size|large|413"):
         classify(client, big)
     labels, *_ = classify(client, save(dish_photo("sushi"), tmp_path / "ok.png"))
-    assert labels["label"] == "생선초밥(모듬) · Assorted sushi"
+    assert labels["label"] == "초밥 · Sushi"

@@ -34,7 +34,7 @@ def test_the_app_serves_weights_downloaded_from_the_hub(tiny_weights, tmp_path):
     with FakeHub("foodcls/test", "v1", tiny_weights) as fake:
         verdict = classify_via_app(fake, tmp_path)
     assert "Hugging Face Hub foodcls/test@v1" in verdict
-    assert "라면 · Ramyeon" in verdict  # the tiny colour model's answer, not the bundled model's
+    assert "라멘 · Ramen" in verdict  # the tiny colour model's answer, not the bundled model's
     assert list((tmp_path / "hf-home").rglob("model.safetensors"))
 
 
