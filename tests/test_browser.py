@@ -11,11 +11,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import FOOD_DATA
+from helpers import FOOD_DATA
 from PIL import Image
 
 from foodcls import nutrition
-from foodcls.bench import ROOT, serve_app
+from foodcls.launch import ROOT, serve_app
 
 playwright = pytest.importorskip("playwright.sync_api", reason="pip install playwright (requirements-dev.txt)")
 CHROMIUM = shutil.which("chromium")

@@ -1,0 +1,3 @@
+from foodcls.bench.cli import main
+
+main()
