@@ -43,3 +43,11 @@ def test_training_only_benchmark_runs_where_gradio_is_not_installed(tmp_path):
     rows = [{"model": "ShallowNet", "device": "NVIDIA H200", "train_images_per_s": 51234.5}]
     table = report.markdown({"machine": {"cpu": "AMD EPYC", "cores": 16, "torch": "2.11.0"}, "training": rows})
     assert "| ShallowNet (NVIDIA H200) | 51234.5 |" in table and "forward" not in table
+
+
+def test_the_bench_rewrites_only_its_own_section_of_the_performance_page(tmp_path):
+    page = "# Performance\n\nby hand\n\n<!-- bench -->\nold numbers\n<!-- /bench -->\n\nmore by hand\n"
+    updated = report.replace_section(page, "bench", "new numbers\n")
+    assert "new numbers" in updated and "old numbers" not in updated
+    assert updated.startswith("# Performance\n\nby hand") and updated.endswith("more by hand\n")
+    assert "<!-- gpu -->\nrows\n<!-- /gpu -->" in report.replace_section(updated, "gpu", "rows")
