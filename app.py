@@ -8,9 +8,7 @@ import argparse
 import ctypes
 import os
 
-import torch
-
-from foodcls import hub, models, nutrition, predict, ui
+from foodcls import hub, models, nutrition, serving, ui
 from foodcls.store import RunStore
 
 
@@ -35,10 +33,10 @@ def main() -> None:
     parser.add_argument("--hub-revision", help=f"revision to pin (default {hub.DEFAULT_REVISION})")
     args = parser.parse_args()
     limit_malloc_arenas()
-    torch.set_num_threads(predict.SERVING_THREADS)
+    serving.configure_process()  # torch's process-wide switches, before any model is prepared
     store = RunStore(hub.WeightsSource.from_env(args.hub_repo, args.hub_revision))
     store.warm_up(models.DEPLOYED_MODEL)  # loads while Gradio starts; the other models load on first use
-    demo = ui.build_app(store, nutrition.load_table())
+    demo = ui.build_app(store, nutrition.NutritionTable.load())
     demo.queue(default_concurrency_limit=4).launch(
         server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
         server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),

@@ -65,7 +65,7 @@ def build_card(weights: Path) -> str:
         "|---|---|---:|---|---:|---|---:|---:|---:|---:|",
     ]
     configs, histories, notes = {}, {}, []
-    for run in (models.DEPLOYED_MODEL, *models.STUDY_MODELS):
+    for run in models.ALL_MODELS:
         if not (weights / run / "config.json").is_file():
             continue
         config = runs.read_json(weights / run / "config.json")

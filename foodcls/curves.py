@@ -1,9 +1,11 @@
-"""Plotly figures and the summary table of the curves tab, from the runs' history/config/metrics."""
+"""The curves tab's content: Plotly figures, the summary table and the explanation, from the study runs."""
 
 import math
 
 import pandas as pd
 import plotly.graph_objects as go
+
+from foodcls.models import MODEL_SPECS
 
 SPLIT_NAMES = {"train": "train", "val": "validation"}
 
@@ -100,7 +102,9 @@ def explanation(configs: dict[str, dict], histories: dict[str, list[dict]]) -> s
         norms = list(history[0]["grad_norms"].values())
         return norms[0] / max(norms[-1], 1e-12)
 
-    plain, skip = "DeepNet10", "SkipConDeepNet10"
+    shallow, deep5, plain, skip, resnet = (
+        MODEL_SPECS[run].name for run in ("shallownet", "deepnet5", "deepnet10", "skipcon_deepnet10", "resnet18")
+    )
     lines = [
         f"**Final validation accuracy** (chance is {chance:.0%}): "
         + ", ".join(f"{name} {acc(name)}" for name in final)
@@ -119,14 +123,14 @@ def explanation(configs: dict[str, dict], histories: dict[str, list[dict]]) -> s
             f"같은 10개 층에 스킵 연결만 더한 {skip}는 {acc(skip)}에 도달합니다. "
             "아래 기울기 그래프가 그 이유(앞쪽 층까지 기울기가 전달되는지)를 보여 줍니다."
         )
-    if "ShallowNet" in final and "DeepNet5" in final:
+    if shallow in final and deep5 in final:
         lines.append(
-            f"- Deeper is not automatically better: ShallowNet {acc('ShallowNet')} vs DeepNet5 {acc('DeepNet5')} "
+            f"- Deeper is not automatically better: {shallow} {acc(shallow)} vs {deep5} {acc(deep5)} "
             f"vs {plain} {acc(plain)}. 깊다고 항상 좋은 것은 아닙니다."
         )
-    if "ResNet18" in final:
+    if resnet in final:
         lines.append(
-            f"- ResNet18 (skips and batch norm) reaches {acc('ResNet18')}. "
-            f"ResNet18(스킵 연결과 배치 정규화)은 {acc('ResNet18')}에 도달합니다."
+            f"- {resnet} (skips and batch norm) reaches {acc(resnet)}. "
+            f"{resnet}(스킵 연결과 배치 정규화)은 {acc(resnet)}에 도달합니다."
         )
     return "\n".join(lines)

@@ -1,4 +1,4 @@
-"""Score a trained run on any class-folder directory whose classes it knows.
+"""Scoring: a run's logits (with flip test-time augmentation) and its accuracy on a class folder.
 
     python -m foodcls.evaluate --model weights/resnet18 --data ../shared/data/food101-asian10-64 --split test
 
@@ -16,6 +16,19 @@ import torch
 from foodcls import data, runs
 
 
+def with_mirror_images(inputs: torch.Tensor) -> torch.Tensor:
+    """Flip test-time augmentation: the batch followed by its mirror images, to run as one batch."""
+    return torch.cat([inputs, inputs.flip(3)])
+
+
+def tta_logits(model, inputs: torch.Tensor, tta_flip: bool) -> torch.Tensor:
+    """Float32 logits of `inputs`; with `tta_flip`, averaged with those of the mirror images."""
+    if not tta_flip:
+        return model(inputs).float()
+    plain, mirrored = model(with_mirror_images(inputs)).float().chunk(2)
+    return (plain + mirrored) / 2
+
+
 @torch.inference_mode()
 def predict_logits(model, images: torch.Tensor, mean, std, device, tta_flip: bool, batch_size: int = 256):
     """Float32 logits on the CPU for uint8 images already at the model's input size."""
@@ -24,10 +37,7 @@ def predict_logits(model, images: torch.Tensor, mean, std, device, tta_flip: boo
     for batch in images.split(batch_size):
         inputs = data.normalize(batch.to(device), mean, std)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-            logits = model(inputs).float()
-            if tta_flip:
-                logits = (logits + model(inputs.flip(3)).float()) / 2
-        outputs.append(logits.cpu())
+            outputs.append(tta_logits(model, inputs, tta_flip).cpu())
     return torch.cat(outputs)
 
 

@@ -1,16 +1,14 @@
-"""The five study CNNs and the deployed classifier, built by id with `build_model`.
+"""The model definitions: the five study CNNs and the deployed classifier, built by id with `build_model`.
 
 Every model records the input size and normalisation it expects in `MODEL_SPECS`, and training
 copies them into the run's config.json, so inference never guesses.
 """
 
-import warnings
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 from torch.nn import functional as F
-from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -36,6 +34,7 @@ MODEL_SPECS = {
 }
 DEPLOYED_MODEL = "efficientnet_lite0"
 STUDY_MODELS = ("shallownet", "deepnet5", "deepnet10", "skipcon_deepnet10", "resnet18")
+ALL_MODELS = (DEPLOYED_MODEL, *STUDY_MODELS)  # the order the app, the card and the bench list them in
 
 
 def _tutorial_head(in_features: int, num_classes: int) -> nn.Sequential:
@@ -236,100 +235,6 @@ def build_model(model_id: str, num_classes: int) -> nn.Module:
 
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
-
-
-def fold_batch_norms(model: nn.Module, input_size: int) -> nn.Module:
-    """Fold every eval-mode BatchNorm into the convolution that feeds it: same outputs, one pass fewer.
-
-    Which convolution feeds which norm is observed in one forward pass; the norm becomes an Identity.
-    """
-    model.eval()
-    outputs, fed_by = {}, {}
-
-    def after_conv(module, _inputs, output):
-        outputs[id(output)] = (module, output)  # the output is kept so its id is not reused
-
-    def before_norm(module, inputs):
-        fed_by[module] = outputs.get(id(inputs[0]), (None,))[0]
-
-    hooks = [m.register_forward_hook(after_conv) for m in model.modules() if isinstance(m, nn.Conv2d)]
-    hooks += [m.register_forward_pre_hook(before_norm) for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
-    run_once_with_hooks(model, torch.zeros(1, 3, input_size, input_size), hooks)
-    names = {module: name for name, module in model.named_modules()}
-    for norm, conv in fed_by.items():
-        if conv is not None:
-            replace_module(model, names[conv], fuse_conv_bn_eval(conv, norm))
-            replace_module(model, names[norm], nn.Identity())
-    return model
-
-
-def run_once_with_hooks(model: nn.Module, example: torch.Tensor, hooks: list) -> None:
-    """Run `example` through `model` once, for what its hooks observe; the hooks are removed after."""
-    try:
-        with torch.inference_mode():
-            model(example)
-    finally:
-        for hook in hooks:
-            hook.remove()
-
-
-def replace_module(model: nn.Module, name: str, replacement: nn.Module) -> None:
-    parent, _, attribute = name.rpartition(".")
-    setattr(model.get_submodule(parent), attribute, replacement)
-
-
-def pad_inside_convolutions(model: nn.Module, example: torch.Tensor) -> nn.Module:
-    """Each Conv2dSame becomes a plain Conv2d for inputs of `example`'s size, with identical outputs.
-
-    Where TensorFlow's padding puts one row (column) more at the bottom (right), the kernel grows by
-    a zero first row (column) and the padding becomes symmetric: the windows land on the same pixels.
-    That drops the separate pad before each stride-2 convolution, which oneDNN Graph cannot fuse.
-    """
-    sizes = {}
-
-    def record_size(conv, inputs):
-        sizes[conv] = inputs[0].shape[2:]
-
-    hooks = [m.register_forward_pre_hook(record_size) for m in model.modules() if isinstance(m, Conv2dSame)]
-    run_once_with_hooks(model, example, hooks)
-    names = {module: name for name, module in model.named_modules()}
-    for conv, (height, width) in sizes.items():
-        left, right, top, bottom = same_padding(conv, height, width)
-        extra = (bottom - top, right - left)
-        if not set(extra) <= {0, 1} or conv.dilation != (1, 1):
-            continue
-        kernel = (conv.kernel_size[0] + extra[0], conv.kernel_size[1] + extra[1])
-        padding = (top + extra[0], left + extra[1])
-        plain = nn.Conv2d(conv.in_channels, conv.out_channels, kernel, conv.stride, padding, groups=conv.groups)
-        weight = conv.weight.new_zeros(plain.weight.shape)
-        weight[:, :, extra[0] :, extra[1] :] = conv.weight.detach()
-        plain.weight = nn.Parameter(weight.contiguous(memory_format=torch.channels_last))
-        plain.bias = None if conv.bias is None else nn.Parameter(conv.bias.detach().clone())
-        replace_module(model, names[conv], plain)
-    return model
-
-
-def compile_for_cpu(model: nn.Module, example: torch.Tensor) -> nn.Module:
-    """An inference-only copy of `model` for inputs like `example`: traced, frozen and run by oneDNN
-    Graph, which fuses convolutions with what follows them and runs the graph outside Python (and
-    its interpreter lock). Checked against `model` on `example`; where it cannot be made, `model`.
-
-    TorchScript is deprecated in favour of torch.compile, yet it is what serves fastest here:
-    EfficientNet-Lite0 at 192 px, batch 1, one thread: 5.1-6.6 ms, against 7.1 with torch.compile
-    (after ~28 s of compiling) and 9.8 eager.
-    """
-    try:
-        torch.jit.enable_onednn_fusion(True)  # process-wide: lets TorchScript hand graphs to oneDNN Graph
-        with torch.inference_mode(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # deprecation and tracer notes; the check below is what counts
-            graph = torch.jit.freeze(torch.jit.trace(model.eval(), example, check_trace=False))  # checked below
-            for _ in range(3):  # the profiling executor records shapes on the first runs, then fuses
-                graph(example)
-            torch.testing.assert_close(graph(example), model(example), rtol=0.02, atol=0.02)
-    except (RuntimeError, AttributeError, AssertionError) as error:  # no oneDNN, untraceable, a mismatch
-        warnings.warn(f"serving {type(model).__name__} eagerly, without oneDNN Graph: {error}", stacklevel=2)
-        return model
-    return graph
 
 
 def tracked_layers(model: nn.Module) -> dict[str, torch.Tensor]:

@@ -26,7 +26,6 @@ SOURCES_CSV = ROOT / "data" / "nutrition_sources.csv"
 SHARED_DATA = ROOT.parent / "shared" / "data"
 MFDS_CSV = SHARED_DATA / "mfds_dishes.csv"
 USDA_DIR = SHARED_DATA / "usda-fndds"
-SOURCE = "식품의약품안전처 식품영양성분 데이터베이스 (MFDS Food Nutrient Database)"
 
 MFDS, FNDDS, SR27, NONE = "MFDS", "USDA FNDDS", "USDA SR27", "none"
 SOURCES = (MFDS, FNDDS, SR27, NONE)
@@ -319,58 +318,16 @@ def source_line(row: dict) -> str:
     return f"출처 Source: {cited}{qualifier}"
 
 
-# --- the interface ui.py and bench.py use today ------------------------------------------------
+def facts_frame(facts: Facts) -> pd.DataFrame:
+    """The facts as the page shows them: nutrient, amount for the portion, per 100 g ('n/a' if not analysed)."""
 
-
-class LegacyTable(dict):
-    """{class id or source row name: row} as ui.py reads it, with every dish's label in `.labels`."""
-
-    labels: dict[str, str]
-
-
-def load_table(path: Path = NUTRITION_CSV) -> LegacyTable:
-    """Rows by class id for ui.py/bench.py as they are today: MFDS rows only.
-
-    ui.py cites every row as MFDS (nutrition.SOURCE) with row["name_ko"] as the cited row's name, so
-    each row's name_ko here is the MFDS row's own name, and the USDA and no-data dishes are left out
-    (ui.py says "no nutrition data") until it uses NutritionTable and Facts.source_line.
-    """
-    table = NutritionTable.load(path)
-    legacy = LegacyTable()
-    legacy.labels = {dish.class_id: dish.label for dish in table.dishes()}
-    for class_id in table.class_ids():
-        row = dict(table.row(class_id))
-        if row["source"] != MFDS:
-            continue
-        row |= {"dish": legacy.labels[class_id], "name_ko": row["source_name"]}
-        row |= {c: math.nan if row[c] is None else row[c] for c in NUTRIENT_NAMES}
-        legacy.setdefault(row["source_name"], row)
-        legacy[class_id] = row
-    return legacy
-
-
-def display_name(class_id: str, table: dict) -> str:
-    """'라멘 · Ramen' for a known dish (the dish as recognised), the class id itself otherwise."""
-    row = table.get(class_id)
-    if row and "dish" in row:
-        return row["dish"]
-    return getattr(table, "labels", {}).get(class_id, class_id)
-
-
-def facts(row: dict, servings: float) -> pd.DataFrame:
-    """Nutrient, amount for the chosen servings, per 100 g; unknown values shown as 'n/a'."""
-
-    def shown(value: float, unit: str) -> str:
+    def shown(value: float | None, unit: str) -> str:
         return "n/a (not analysed)" if value is None or math.isnan(value) else f"{value:,.1f} {unit}"
 
-    per_100g = 100 / row["serving_g"] if row.get("basis", "serving") == "serving" else 1.0
-    per_serving = row["serving_g"] / 100 if row.get("basis", "serving") == "100g" else 1.0
-    grams = row["serving_g"] * servings
-    lines = [("제공량 Serving", f"{grams:,.0f} g", "100 g")]
-    for column, label, unit in NUTRIENTS:
-        value = row[column]
-        lines.append((label, shown(value * per_serving * servings, unit), shown(value * per_100g, unit)))
-    return pd.DataFrame(lines, columns=["영양소 Nutrient", f"{servings:g} 인분 serving(s)", "100 g당 per 100 g"])
+    portion = f"{facts.grams:,.0f} g"
+    lines = [("제공량 Portion", portion, "100 g")]
+    lines += [(label, shown(amount, unit), shown(per_100g, unit)) for label, unit, amount, per_100g in facts.lines()]
+    return pd.DataFrame(lines, columns=["영양소 Nutrient", f"{facts.servings:g} 인분 serving(s)", "100 g당 per 100 g"])
 
 
 def main(argv=None) -> None:

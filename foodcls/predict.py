@@ -1,47 +1,35 @@
-"""Classify one photo with a trained run: `load_classifier("weights/resnet18").predict(image)`.
+"""Classify one photo with a trained run: `load_classifier("weights/resnet18").predict(image)`; Grad-CAM.
 
-A classifier serves its model prepared for one photo at a time on the CPU: batch norms folded into
-the convolutions, their TensorFlow padding moved inside them, channels-last, bfloat16 where the CPU
-computes it natively (AVX512-BF16/AMX), and the whole graph compiled once for oneDNN Graph.
+A classifier serves a copy of the run's model prepared by `serving.prepare_for_cpu`; the model it is
+made from is left as it was.
 """
 
 import threading
-from dataclasses import dataclass
+from dataclasses import InitVar, dataclass
 from pathlib import Path
 
 import torch
 from PIL import Image
 from torch import nn
 
-from foodcls import data, models, runs
+from foodcls import data, evaluate, runs, serving
 
-# One torch thread per request, with Gradio running several requests at once: on 2 cores that served
-# 24-26 requests/s against 20-21 with two threads each, whose spinning workers fought over the cores;
-# a lone request takes ~24 ms instead of ~15 ms (EfficientNet-Lite0 at 192 px, both numbers).
-SERVING_THREADS = 1
 GRAD_CAM_LOCK = threading.Lock()
-
-
-def serving_dtype() -> torch.dtype:
-    """bfloat16 where oneDNN runs it natively (about twice the float32 matmul rate), else float32."""
-    return torch.bfloat16 if torch.ops.mkldnn._is_mkldnn_bf16_supported() else torch.float32
 
 
 @dataclass
 class Classifier:
-    """A trained model and its config, prepared for serving when the classifier is made."""
+    """A trained model and its config; `Classifier(model, config)` prepares a serving copy of `model`."""
 
-    model: nn.Module  # after __post_init__: folded, in the serving dtype, still differentiable (Grad-CAM)
+    model: InitVar[nn.Module]  # as given: left unchanged, not kept
     config: dict
 
-    def __post_init__(self):
-        self.dtype = serving_dtype()
+    def __post_init__(self, model: nn.Module):
         size = self.config["input_size"]
-        folded = models.fold_batch_norms(self.model, size)
-        self.model = folded.to(memory_format=torch.channels_last, dtype=self.dtype)
-        example = self.request_inputs(torch.zeros(1, 3, size, size, dtype=torch.uint8))
-        self.model = models.pad_inside_convolutions(self.model, example)
-        self.inference_model = models.compile_for_cpu(self.model, example)
+        pixels = torch.zeros(1, 3, size, size, dtype=torch.uint8)
+        prepared = serving.prepare_for_cpu(model, size, lambda dtype: self.request_inputs(pixels, dtype))
+        # the serving copy: folded, in the serving dtype, still differentiable (Grad-CAM)
+        self.model, self.inference_model, self.dtype = prepared.model, prepared.inference_model, prepared.dtype
 
     @property
     def classes(self) -> list[str]:
@@ -56,18 +44,16 @@ class Classifier:
         source_size = self.config.get("source_size", size)
         return data.upscale(data.square_uint8(image.convert("RGB"), source_size).unsqueeze(0), size)
 
-    def inputs(self, pixels: torch.Tensor) -> torch.Tensor:
+    def inputs(self, pixels: torch.Tensor, dtype: torch.dtype | None = None) -> torch.Tensor:
         """The model input of `pixels`: normalised, in the serving dtype, channels-last."""
-        inputs = data.normalize(pixels, self.config["mean"], self.config["std"]).to(self.dtype)
+        inputs = data.normalize(pixels, self.config["mean"], self.config["std"]).to(dtype or self.dtype)
         return inputs.contiguous(memory_format=torch.channels_last)
 
-    def request_inputs(self, pixels: torch.Tensor) -> torch.Tensor:
+    def request_inputs(self, pixels: torch.Tensor, dtype: torch.dtype | None = None) -> torch.Tensor:
         """What one request runs through the model: with flip TTA, the photo and its mirror image as
         one batch of two."""
-        inputs = self.inputs(pixels)
-        if self.config["tta_flip"]:
-            inputs = torch.cat([inputs, inputs.flip(3)]).contiguous(memory_format=torch.channels_last)
-        return inputs
+        inputs = self.inputs(pixels, dtype)
+        return evaluate.with_mirror_images(inputs) if self.config["tta_flip"] else inputs
 
     @property
     def decode_size(self) -> int:
@@ -77,7 +63,7 @@ class Classifier:
     @torch.inference_mode()
     def logits_of_pixels(self, pixels: torch.Tensor) -> torch.Tensor:
         """Float32 logits for one photo already at the input size (see `pixels`), averaged over flip TTA."""
-        return self.inference_model(self.request_inputs(pixels)).float().mean(0)
+        return evaluate.tta_logits(self.inference_model, self.inputs(pixels), self.config["tta_flip"])[0]
 
     def logits(self, image: Image.Image) -> torch.Tensor:
         return self.logits_of_pixels(self.pixels(image))
@@ -113,11 +99,8 @@ def grad_cam(classifier: Classifier, image: Image.Image, class_index: int) -> Im
     pixels = classifier.pixels(image)
     inputs = classifier.inputs(pixels).requires_grad_()
     with GRAD_CAM_LOCK:  # the hook sits on the shared model: one Grad-CAM at a time
-        hook = layer.register_forward_hook(keep_activation)
-        try:
+        with serving.removed_after([layer.register_forward_hook(keep_activation)]):
             score = classifier.model(inputs)[0, class_index]
-        finally:
-            hook.remove()
         (gradient,) = torch.autograd.grad(score, saved["activation"])
     weights = gradient.mean(dim=(2, 3), keepdim=True)
     cam = torch.relu((weights * saved["activation"]).sum(1, keepdim=True)).detach().float()

@@ -1,4 +1,4 @@
-"""Train the study models and the deployed classifier: `python -m foodcls.train --help`.
+"""Training: the named recipes and the loop that trains a run, `python -m foodcls.train --help`.
 
 Each run writes weights/<run>/ with model.safetensors, config.json, history.json, metrics.json and
 split.json (the manifest of which file went to train, val and test). The saved weights are the epoch
@@ -132,6 +132,106 @@ def setup_distributed() -> tuple[int, int, torch.device]:
     return 0, 1, device
 
 
+def training_step(model, optimizer, inputs, targets, layers: dict, label_smoothing: float = 0.0):
+    """One optimiser step as every run takes it (bfloat16 autocast on a GPU): (logits, loss, the
+    gradient norm of each of `layers`). The bench times exactly this."""
+    with torch.autocast(inputs.device.type, dtype=torch.bfloat16, enabled=inputs.device.type == "cuda"):
+        logits = model(inputs)
+        loss = F.cross_entropy(logits, targets, label_smoothing=label_smoothing)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    grad_norms = torch.stack(torch._foreach_norm([w.grad for w in layers.values()]))
+    optimizer.step()
+    return logits, loss, grad_norms
+
+
+def train_one_epoch(model, layers, optimizer, scheduler, images, labels, spec, recipe, epoch, seed, rank, world):
+    """One pass over the training photos (this process's share): loss, accuracy, learning rate and
+    per-layer gradient norms, read from the device once, at the end."""
+    model.train()
+    steps = len(labels) // world // recipe["batch_size"]
+    order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(seed * 1000 + epoch))
+    order = order[rank::world][: steps * recipe["batch_size"]].to(images.device)
+    loss_sum = torch.zeros((), device=images.device)
+    correct = torch.zeros((), device=images.device)
+    grad_norm_sum = torch.zeros(len(layers), device=images.device)
+    lr = optimizer.param_groups[0]["lr"]
+    batches = order.split(recipe["batch_size"])
+    for batch in tqdm(batches, desc=f"{spec.name} {epoch}/{recipe['epochs']}", leave=False, disable=rank != 0):
+        inputs = data.augment(data.normalize(images[batch], spec.mean, spec.std), recipe["min_scale"])
+        inputs = inputs.contiguous(memory_format=torch.channels_last)
+        targets = labels[batch]
+        logits, loss, grad_norms = training_step(model, optimizer, inputs, targets, layers, recipe["label_smoothing"])
+        scheduler.step()
+        grad_norm_sum += grad_norms
+        loss_sum += loss.detach()
+        correct += (logits.argmax(1) == targets).sum()
+    return {
+        "train_loss": (loss_sum / steps).item(),
+        "train_acc": correct.item() / len(order),
+        "lr": lr,
+        "grad_norms": dict(zip(layers, (grad_norm_sum / steps).tolist())),
+    }
+
+
+def validate(model, val: data.ImageSet, spec, device, tta_flip: bool) -> dict:
+    """Loss and top-1 on the validation photos, as the run will be scored."""
+    logits = evaluate.predict_logits(model, val.images, spec.mean, spec.std, device, tta_flip)
+    return {
+        "val_loss": F.cross_entropy(logits, val.labels).item(),
+        "val_acc": (logits.argmax(1) == val.labels).float().mean().item(),
+    }
+
+
+def finish_run(model, best_state, config, image_set, split, recipe, device, run_dir, history) -> dict:
+    """Score the best epoch's weights exactly as they ship (half precision on disk) on the untouched
+    test split, at the input size chosen on validation if the recipe asks for one; write the run."""
+    shipped = runs.half_precision(best_state)
+    model.load_state_dict(runs.full_precision(shipped))
+    test = image_set.subset(split["test"])
+    if recipe["test_sizes"]:
+        val = image_set.subset(split["val"])
+        size, config["val_top1_by_input_size"] = evaluate.choose_input_size(
+            model, config, val, recipe["test_sizes"], device
+        )
+        config["input_size"] = size
+        test = data.load_image_set(test.root, size, only=set(test.paths), classes=test.classes)
+    test_logits = evaluate.predict_logits(model, test.images, config["mean"], config["std"], device, recipe["tta_flip"])
+    metrics = evaluate.score(test_logits, test.labels, image_set.classes)
+    runs.save_run(run_dir, shipped, config, history, metrics)
+    data.write_manifest(run_dir / "split.json", image_set, split, config["seed"])
+    print(f"{config['model_id']}: test top-1 {metrics['top1']:.3f} top-3 {metrics['top3']:.3f} -> {run_dir}")
+    return metrics
+
+
+def run_config(model_id, model, image_set, split, recipe_name, recipe, seed, device, world) -> dict:
+    """What config.json records of a run before its best epoch and wall time are known."""
+    spec = models.MODEL_SPECS[model_id]
+    return {
+        "model_id": model_id,
+        "name": spec.name,
+        "classes": image_set.classes,
+        "input_size": spec.input_size,
+        "train_input_size": spec.input_size,
+        "mean": list(spec.mean),
+        "std": list(spec.std),
+        "tta_flip": recipe["tta_flip"],
+        "parameters": models.count_parameters(model),
+        "recipe": recipe_name,
+        "recipe_settings": recipe,
+        "seed": seed,
+        "best_epoch": None,
+        "best_val_acc": None,
+        "split_sizes": {name: len(indices) for name, indices in split.items()},
+        "device": torch.cuda.get_device_name(device)
+        if device.type == "cuda"
+        else f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)",
+        "processes": world,
+        "train_seconds": None,
+        "versions": package_versions(),
+    }
+
+
 def train_run(
     model_id: str,
     image_set: data.ImageSet,
@@ -151,17 +251,13 @@ def train_run(
     raw_model = models.build_model(model_id, len(image_set.classes))
     if recipe["pretrained"]:
         load_pretrained(model_id, raw_model)
-    cuda = device.type == "cuda"
     # Channels-last on every device: it doubled EfficientNet-Lite0's training speed on the CPU too.
     raw_model = raw_model.to(device, memory_format=torch.channels_last)
     model = nn.parallel.DistributedDataParallel(raw_model) if world > 1 else raw_model
     layers = models.tracked_layers(raw_model)
     optimizer = make_optimizer(model, recipe)
-
     # The whole training set lives on the device as uint8: an epoch costs compute, not decoding.
-    train_images = image_set.images[split["train"]].to(device)
-    train_labels = image_set.labels[split["train"]].to(device)
-    val = image_set.subset(split["val"])
+    images, labels = image_set.images[split["train"]].to(device), image_set.labels[split["train"]].to(device)
     steps_per_epoch = len(split["train"]) // world // recipe["batch_size"]
     if steps_per_epoch == 0:
         raise data.DataError(f"{len(split['train'])} training images is fewer than one batch per process")
@@ -169,109 +265,38 @@ def train_run(
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: lr_factor(recipe["schedule"], step, total_steps)
     )
+    val = image_set.subset(split["val"])
 
-    history, best_val, best_state, started = [], -1.0, None, time.perf_counter()
+    history, best, started = [], {"val_acc": -1.0}, time.perf_counter()
     for epoch in range(1, recipe["epochs"] + 1):
-        model.train()
         epoch_start = time.perf_counter()
-        order = torch.randperm(len(train_labels), generator=torch.Generator().manual_seed(seed * 1000 + epoch))
-        order = order[rank::world][: steps_per_epoch * recipe["batch_size"]].to(device)
-        loss_sum = torch.zeros((), device=device)
-        correct = torch.zeros((), device=device)
-        grad_norm_sum = torch.zeros(len(layers), device=device)
-        lr = optimizer.param_groups[0]["lr"]
-        for batch in tqdm(
-            order.split(recipe["batch_size"]),
-            desc=f"{model_id} {epoch}/{recipe['epochs']}",
-            leave=False,
-            disable=rank != 0,
-        ):
-            inputs = data.augment(data.normalize(train_images[batch], spec.mean, spec.std), recipe["min_scale"])
-            targets = train_labels[batch]
-            inputs = inputs.contiguous(memory_format=torch.channels_last)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cuda):
-                logits = model(inputs)
-                loss = F.cross_entropy(logits, targets, label_smoothing=recipe["label_smoothing"])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            grad_norm_sum += torch.stack(torch._foreach_norm([w.grad for w in layers.values()]))
-            optimizer.step()
-            scheduler.step()
-            loss_sum += loss.detach()
-            correct += (logits.argmax(1) == targets).sum()
-
-        # One host sync per epoch: the summary, validation and the best-epoch bookkeeping.
-        train_loss = (loss_sum / steps_per_epoch).item()
-        train_acc = correct.item() / len(order)
-        grad_norms = (grad_norm_sum / steps_per_epoch).tolist()
+        trained = train_one_epoch(
+            model, layers, optimizer, scheduler, images, labels, spec, recipe, epoch, seed, rank, world
+        )
         if rank != 0:
             continue
-        val_logits = evaluate.predict_logits(raw_model, val.images, spec.mean, spec.std, device, recipe["tta_flip"])
-        val_loss = F.cross_entropy(val_logits, val.labels).item()
-        val_acc = (val_logits.argmax(1) == val.labels).float().mean().item()
-        seconds = time.perf_counter() - epoch_start
-        history.append(
-            {
-                "epoch": epoch,
-                "train_loss": train_loss,
-                "train_acc": train_acc,
-                "val_loss": val_loss,
-                "val_acc": val_acc,
-                "lr": lr,
-                "seconds": seconds,
-                "grad_norms": dict(zip(layers, grad_norms)),
-            }
-        )
-        if val_acc > best_val:
-            best_val, best_epoch = val_acc, epoch
-            best_state = copy.deepcopy({k: v.detach().cpu() for k, v in raw_model.state_dict().items()})
+        scores = validate(raw_model, val, spec, device, recipe["tta_flip"])
+        record = {"epoch": epoch, "train_loss": trained["train_loss"], "train_acc": trained["train_acc"], **scores}
+        record |= {
+            "lr": trained["lr"],
+            "seconds": time.perf_counter() - epoch_start,
+            "grad_norms": trained["grad_norms"],
+        }
+        history.append(record)
+        if record["val_acc"] > best["val_acc"]:
+            state = copy.deepcopy({k: v.detach().cpu() for k, v in raw_model.state_dict().items()})
+            best = {"val_acc": record["val_acc"], "epoch": epoch, "state": state}
         tqdm.write(
-            f"{model_id} epoch {epoch:3d}/{recipe['epochs']}  train loss {train_loss:.3f} acc {train_acc:.3f}"
-            f"  val loss {val_loss:.3f} acc {val_acc:.3f}  lr {lr:.4f}  {seconds:.1f}s"
+            f"{model_id} epoch {epoch:3d}/{recipe['epochs']}  train loss {record['train_loss']:.3f} acc "
+            f"{record['train_acc']:.3f}  val loss {record['val_loss']:.3f} acc {record['val_acc']:.3f}  "
+            f"lr {record['lr']:.4f}  {record['seconds']:.1f}s"
         )
-
     if rank != 0:
         return {}
-    train_seconds = time.perf_counter() - started
-    # Score the weights exactly as they ship (half precision on disk) on the untouched test split.
-    shipped = runs.half_precision(best_state)
-    raw_model.load_state_dict(runs.full_precision(shipped))
-    config = {
-        "model_id": model_id,
-        "name": spec.name,
-        "classes": image_set.classes,
-        "input_size": spec.input_size,
-        "train_input_size": spec.input_size,
-        "mean": list(spec.mean),
-        "std": list(spec.std),
-        "tta_flip": recipe["tta_flip"],
-        "parameters": models.count_parameters(raw_model),
-        "recipe": recipe_name,
-        "recipe_settings": recipe,
-        "seed": seed,
-        "best_epoch": best_epoch,
-        "best_val_acc": best_val,
-        "split_sizes": {name: len(indices) for name, indices in split.items()},
-        "device": torch.cuda.get_device_name(device)
-        if cuda
-        else f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)",
-        "processes": world,
-        "train_seconds": round(train_seconds, 1),
-        "versions": package_versions(),
-    }
-    test = image_set.subset(split["test"])
-    if recipe["test_sizes"]:
-        size, config["val_top1_by_input_size"] = evaluate.choose_input_size(
-            raw_model, config, val, recipe["test_sizes"], device
-        )
-        config["input_size"] = size
-        test = data.load_image_set(test.root, size, only=set(test.paths), classes=test.classes)
-    test_logits = evaluate.predict_logits(raw_model, test.images, spec.mean, spec.std, device, recipe["tta_flip"])
-    metrics = evaluate.score(test_logits, test.labels, image_set.classes)
-    runs.save_run(run_dir, shipped, config, history, metrics)
-    data.write_manifest(run_dir / "split.json", image_set, split, seed)
-    print(f"{model_id}: test top-1 {metrics['top1']:.3f} top-3 {metrics['top3']:.3f} -> {run_dir}")
-    return metrics
+    config = run_config(model_id, raw_model, image_set, split, recipe_name, recipe, seed, device, world)
+    config |= {"best_epoch": best["epoch"], "best_val_acc": best["val_acc"]}
+    config["train_seconds"] = round(time.perf_counter() - started, 1)
+    return finish_run(raw_model, best["state"], config, image_set, split, recipe, device, run_dir, history)
 
 
 def package_versions() -> dict[str, str]:

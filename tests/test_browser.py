@@ -11,11 +11,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import FOOD_DATA
+from helpers import FOOD_DATA
 from PIL import Image
 
 from foodcls import nutrition
-from foodcls.bench import ROOT, serve_app
+from foodcls.launch import ROOT, serve_app
 
 playwright = pytest.importorskip("playwright.sync_api", reason="pip install playwright (requirements-dev.txt)")
 CHROMIUM = shutil.which("chromium")
@@ -26,7 +26,7 @@ FLAGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
     "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
 ]  # fmt: skip
-TABLE = nutrition.load_table()
+TABLE = nutrition.NutritionTable.load()
 pytestmark = [
     pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install chromium)"),
     pytest.mark.skipif(not (DEPLOYED / "config.json").is_file(), reason="no bundled deployed model in weights/"),
@@ -94,8 +94,8 @@ def test_webcam_snapshot_names_the_dish_and_shows_nutrition(page, test_photo):
     page.get_by_text("kcal").first.wait_for(timeout=60_000)
     page.screenshot(path=SHOTS / "2-webcam-result.png", full_page=True)
     body = page.inner_text("body")
-    true_dish = nutrition.display_name(test_photo.parent.name, TABLE)
-    assert any(nutrition.display_name(dish, TABLE) in body for dish in TABLE), "no known dish on the page"
+    true_dish = TABLE.dish(test_photo.parent.name).label
+    assert any(TABLE.dish(dish).label in body for dish in TABLE.class_ids()), "no known dish on the page"
     assert true_dish in body  # the true class is among the top three shown
     assert "식품의약품안전처" in body and "Traceback" not in body
     assert "No photo" not in body  # changing a setting before the snapshot is not an error

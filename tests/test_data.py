@@ -3,7 +3,7 @@ import io
 import numpy as np
 import pytest
 import torch
-from conftest import COLOURS, colour_photo, make_class_folder
+from helpers import COLOURS, colour_photo, make_class_folder
 from PIL import Image
 
 from foodcls import data

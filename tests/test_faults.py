@@ -3,11 +3,12 @@
 import subprocess
 
 import pytest
-from conftest import dish_photo
 from fakehub import FakeHub
 from gradio_client import Client, handle_file
+from helpers import dish_photo
 
-from foodcls.bench import ROOT, serve_app
+from foodcls.launch import ROOT, serve_app
+from foodcls.service import api_inputs
 
 pytestmark = pytest.mark.skipif(
     not (ROOT / "weights" / "shallownet" / "config.json").is_file(), reason="no bundled weights in weights/"
@@ -25,7 +26,7 @@ def classify_via_app(fake: FakeHub, tmp_path) -> str:
     dish_photo("ramen").save(photo)
     with serve_app(env) as (url, _):
         *_, verdict, _ = Client(url, verbose=False).predict(
-            handle_file(str(photo)), "shallownet", 0.0, 1.0, False, api_name="/classify"
+            handle_file(str(photo)), *api_inputs(model_id="shallownet", threshold=0.0), api_name="/classify"
         )
     return verdict
 

@@ -10,11 +10,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from conftest import FOOD_DATA
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
+from helpers import FOOD_DATA
 
-from foodcls.bench import ROOT, serve_app
+from foodcls.launch import ROOT, serve_app
+from foodcls.service import api_inputs
 
 USERS, REQUESTS, DEADLINE_S = 32, 512, 240
 MODELS = ["efficientnet_lite0", "resnet18", "shallownet", "deepnet5", "skipcon_deepnet10"]
@@ -53,7 +54,7 @@ def test_32_concurrent_users_512_requests_mixed_models_and_bad_inputs(tmp_path):
     with serve_app() as (url, process):
         warm = Client(url, verbose=False)
         for model in MODELS:  # load every model once, then measure memory
-            warm.predict(handle_file(str(photos[0])), model, 0.5, 1.0, False, api_name="/classify")
+            warm.predict(handle_file(str(photos[0])), *api_inputs(model_id=model, threshold=0.5), api_name="/classify")
         rss_before = rss_mb(process.pid)
         deadline = time.monotonic() + DEADLINE_S
 
@@ -67,7 +68,9 @@ def test_32_concurrent_users_512_requests_mixed_models_and_bad_inputs(tmp_path):
                     continue
                 started = time.perf_counter()
                 try:
-                    client.predict(handle_file(str(path)), model, 0.5, 1.0, False, api_name="/classify")
+                    client.predict(
+                        handle_file(str(path)), *api_inputs(model_id=model, threshold=0.5), api_name="/classify"
+                    )
                     outcome, message = "ok", None
                 except AppError as error:
                     outcome, message = "error", str(error)
@@ -82,7 +85,7 @@ def test_32_concurrent_users_512_requests_mixed_models_and_bad_inputs(tmp_path):
             rss_after_round.append(rss_mb(process.pid))
         wall = time.perf_counter() - started
         after = Client(url, verbose=False).predict(
-            handle_file(str(photos[1])), "efficientnet_lite0", 0.5, 1.0, False, api_name="/classify"
+            handle_file(str(photos[1])), *api_inputs(model_id="efficientnet_lite0", threshold=0.5), api_name="/classify"
         )
 
     good = [r for r in results if r[2] is None]

@@ -8,7 +8,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import SHARED_DATA
+from helpers import SHARED_DATA
 
 from foodcls import nutrition
 from foodcls.nutrition import NutritionTable
@@ -262,16 +262,9 @@ def test_search_in_korean_and_english():
     assert len(TABLE.search("", limit=5)) == 5
 
 
-# --- the interface ui.py and bench.py use today -------------------------------------------------
-
-
-def test_the_legacy_interface_keeps_working_and_cites_only_mfds_rows():
-    legacy = nutrition.load_table()
-    assert legacy["ramen"]["name_ko"] == "라면" and legacy["ramen"]["food_code"] == "D018163"
-    assert nutrition.display_name("ramen", legacy) == "라멘 · Ramen"
-    assert "baklava" not in legacy and nutrition.display_name("baklava", legacy) == "바클라바 · Baklava"
-    assert "takoyaki" not in legacy and nutrition.display_name("no_such_dish", legacy) == "no_such_dish"
-    assert all(row["source"] == "MFDS" for row in legacy.values())
-    table = nutrition.facts(legacy["bibimbap"], 2)
-    assert table.iloc[0, 1] == "900 g" and table.iloc[1, 1] == "1,274.0 kcal"
-    assert table.iloc[1, 2] == f"{637 / 4.5:,.1f} kcal"
+def test_the_page_shows_a_portion_with_its_per_100g_values_and_unknowns_as_na():
+    frame = nutrition.facts_frame(TABLE.facts("bibimbap", servings=2))
+    assert frame.iloc[0, 1] == "900 g" and frame.iloc[1, 1] == "1,274.0 kcal"
+    assert frame.iloc[1, 2] == f"{637 / 4.5:,.1f} kcal"
+    ramen = nutrition.facts_frame(TABLE.facts("ramen")).set_index("영양소 Nutrient")
+    assert ramen.loc["콜레스테롤 Cholesterol"].iloc[0] == "n/a (not analysed)"

@@ -1,0 +1,58 @@
+"""The bench's command line: `python -m foodcls.bench [--quick | --training-only]`.
+
+Writes bench.json and bench.md to --out and, on a full run, the latest numbers into
+docs/performance.md (--doc).
+"""
+
+import argparse
+from pathlib import Path
+
+from PIL import Image
+
+from foodcls.bench import per_model, report, served, training
+from foodcls.bench.timing import host
+from foodcls.launch import ROOT
+
+DOC = ROOT / "docs" / "performance.md"
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--weights", type=Path, default=ROOT / "weights")
+    parser.add_argument("--photo", type=Path, help="a meal photo (default: a synthetic 512 px image)")
+    parser.add_argument("--out", type=Path, default=Path("bench"))
+    parser.add_argument(
+        "--doc", type=Path, help=f"the page whose generated section gets the numbers (default {DOC}; none with --quick)"
+    )
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=ROOT.parent / "shared" / "data" / "food101-asian10-64",
+        help="the runs' data folder, for test top-1 of the float32 and the served model (skipped when absent)",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="seconds, not minutes: few repeats and requests, no accuracy"
+    )
+    parser.add_argument(
+        "--training-only", action="store_true", help="only training images/s (e.g. on a GPU machine without gradio)"
+    )
+    args = parser.parse_args(argv)
+    doc = args.doc or (None if args.quick else DOC)
+    args.out.mkdir(parents=True, exist_ok=True)
+    training_steps = 2 if args.quick else 10
+    if args.training_only:
+        result = {"machine": host(), "training": training.bench_training(training_steps)}
+        report.write_results(args.out, result, doc, section="bench-training-only")
+        return
+    photo = args.photo
+    if photo is None:
+        photo = args.out / "photo.jpg"
+        Image.effect_mandelbrot((512, 512), (-2, -1.5, 1, 1.5), 100).convert("RGB").save(photo)
+    repeats = 5 if args.quick else 100
+    data_dir = args.data if args.data.is_dir() and not args.quick else None
+    model_rows, machine = per_model.bench_models(args.weights, photo, repeats, args.quick, data_dir)
+    machine.update(host())
+    result = {"machine": machine, "models": model_rows, "training": training.bench_training(training_steps)}
+    result["served"] = served.bench_served(*((2, 8) if args.quick else (16, 320)), photo)
+    result["cold_start"] = served.bench_cold_start(photo)
+    report.write_results(args.out, result, doc)

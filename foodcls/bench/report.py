@@ -1,0 +1,65 @@
+"""The bench's results as bench.json, bench.md and the generated part of docs/performance.md."""
+
+import json
+import re
+from pathlib import Path
+
+
+def markdown(result: dict) -> str:
+    machine = result["machine"]
+    measured = f"Measured on {machine['cpu']}, {machine['cores']} cores, torch {machine['torch']}."
+    if "models" not in result:
+        return "\n".join([measured, *training_table(result["training"])]) + "\n"
+    lines = [
+        f"{measured} Matmul ceilings (GFLOP/s, float32 / bfloat16): "
+        + ", ".join(f"{t} thread(s) {c['float32']} / {c['bfloat16']}" for t, c in machine["matmul_gflops"].items())
+        + f". Models run as the app runs them, on {machine['serving_threads']} thread(s) per request; the % is of"
+        " the bfloat16 ceiling on as many threads.",
+        "",
+        "| model | params | input | MMACs | dtype | forward p50 / p95 ms | GFLOP/s (% of bf16 ceiling) "
+        "| request p50 / p95 ms (its forward) | naive p50 ms | speed-up | test top-1 float32 / served |",
+        "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in result["models"]:
+        accuracy = f"{r['test_top1_float32']:.1%} / {r['test_top1_served']:.1%}" if "test_top1_served" in r else "-"
+        lines.append(
+            f"| {r['model']} | {r['parameters']:,} | {r['input']} | {r['mmacs']} | {r['dtype']} "
+            f"| {r['forward_p50_ms']} / {r['forward_p95_ms']} | {r['gflops']} ({r['pct_bf16_ceiling']}%) "
+            f"| {r['request_p50_ms']} / {r['request_p95_ms']} ({r['request_forward_p50_ms']}) | {r['naive_p50_ms']} | {r['speedup_vs_naive']}x | {accuracy} |"
+        )
+    for s in result.get("served", []):
+        lines.append(
+            f"\nServed to {s['users']} concurrent {s['client']} users, {s['requests']} requests: "
+            f"{s['requests_per_s']} req/s, p95 {s['p95_ms']} ms, app CPU {s['app_cpu_ms_per_request']} ms per request."
+        )
+    if "cold_start" in result:
+        c = result["cold_start"]
+        lines.append(
+            f"Cold start: first classify after {c['first_classify_s']} s vs bare `import torch, gradio` {c['bare_import_s']} s ({c['ratio']}x)."
+        )
+    return "\n".join(lines + training_table(result["training"])) + "\n"
+
+
+def training_table(rows: list[dict]) -> list[str]:
+    header = "\n| model | training images/s (batch 64) |\n|---|---:|"
+    return [header] + [f"| {r['model']} ({r['device']}) | {r['train_images_per_s']} |" for r in rows]
+
+
+def replace_section(document: str, name: str, text: str) -> str:
+    """`document` with the text between <!-- name --> and <!-- /name --> replaced (appended if absent)."""
+    start, end = f"<!-- {name} -->", f"<!-- /{name} -->"
+    section = f"{start}\n{text.rstrip()}\n{end}"
+    pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.DOTALL)
+    if pattern.search(document):
+        return pattern.sub(lambda _: section, document)
+    return document.rstrip() + f"\n\n{section}\n"
+
+
+def write_results(out: Path, result: dict, doc: Path | None = None, section: str = "bench") -> None:
+    """bench.json and bench.md in `out`; with `doc`, the same table as that file's generated section."""
+    text = markdown(result)
+    (out / "bench.json").write_text(json.dumps(result, indent=1))
+    (out / "bench.md").write_text(text)
+    if doc is not None:
+        doc.write_text(replace_section(doc.read_text() if doc.is_file() else "", section, text))
+    print(text)

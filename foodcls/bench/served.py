@@ -1,0 +1,104 @@
+"""The running app (`python app.py`) under concurrent users, and its cold start."""
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from pathlib import Path
+
+from foodcls import models, service
+from foodcls.bench.timing import p, timed
+from foodcls.launch import serve_app
+
+# What every served request asks for after its photo.
+REQUEST_SETTINGS = service.api_inputs(model_id=models.DEPLOYED_MODEL, threshold=0.5, servings=1.0, heat_map=False)
+
+
+def process_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds a process has used so far (Linux /proc), or None elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def gradio_client_user(url: str, photo: Path, resources: ExitStack):
+    """One user of the Python gradio_client: a classify request per call."""
+    from gradio_client import Client, handle_file
+
+    client = Client(url, verbose=False)
+    resources.callback(client.close)
+    return lambda: client.predict(handle_file(str(photo)), *REQUEST_SETTINGS, api_name="/classify")
+
+
+def http_user(url: str, photo: Path, resources: ExitStack):
+    """One user of Gradio's REST API, as curl uses it: upload, call, read the result. Like a browser
+    tab or a gradio_client, a user keeps one session (without one, every call pays Gradio for a new one)."""
+    import httpx
+
+    client = resources.enter_context(httpx.Client(timeout=60))
+    content, session = photo.read_bytes(), uuid.uuid4().hex
+
+    def request():
+        upload = client.post(f"{url}gradio_api/upload", files={"files": (photo.name, content, "image/jpeg")})
+        path = upload.raise_for_status().json()[0]
+        body = {
+            "data": [{"path": path, "meta": {"_type": "gradio.FileData"}}, *REQUEST_SETTINGS],
+            "session_hash": session,
+        }
+        event = client.post(f"{url}gradio_api/call/classify", json=body).raise_for_status().json()["event_id"]
+        answer = client.get(f"{url}gradio_api/call/classify/{event}").raise_for_status().text
+        if "event: complete" not in answer:
+            raise RuntimeError(f"classify failed: {answer[-300:]}")
+
+    return request
+
+
+def bench_served(users: int, requests: int, photo: Path) -> list[dict]:
+    """Requests per second, p95 and the app's CPU per request, with concurrent users against
+    `python app.py`, once per kind of client. The clients share this machine's cores with the app,
+    so a client that costs much CPU (gradio_client does) lowers what the app is measured to serve."""
+    results = []
+    with serve_app() as (url, process), ExitStack() as resources:
+        for name, make_user in (("gradio_client", gradio_client_user), ("http", http_user)):
+            make_user(url, photo, resources)()  # the model is loaded before the clock starts
+            clients = [make_user(url, photo, resources) for _ in range(users)]
+            cpu_before, started = process_cpu_seconds(process.pid), time.perf_counter()
+            with ThreadPoolExecutor(users) as pool:
+                times = [
+                    t for share in pool.map(lambda c: timed(c, requests // users, warmup=0), clients) for t in share
+                ]
+            wall, cpu_after = time.perf_counter() - started, process_cpu_seconds(process.pid)
+            results.append(
+                {
+                    "client": name,
+                    "users": users,
+                    "requests": len(times),
+                    "requests_per_s": round(len(times) / wall, 1),
+                    "p95_ms": round(p(times, 95), 1),
+                    "app_cpu_ms_per_request": None
+                    if cpu_before is None
+                    else round((cpu_after - cpu_before) / len(times) * 1000, 1),
+                }
+            )
+    return results
+
+
+def bench_cold_start(photo: Path) -> dict:
+    """Seconds from launching `python app.py` to the first classify answer, against bare imports."""
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import torch, gradio"], check=True)
+    bare = time.perf_counter() - started
+    started = time.perf_counter()
+    with serve_app() as (url, _), ExitStack() as resources:
+        gradio_client_user(url, photo, resources)()
+        first_answer = time.perf_counter() - started
+    return {
+        "bare_import_s": round(bare, 2),
+        "first_classify_s": round(first_answer, 2),
+        "ratio": round(first_answer / bare, 2),
+    }

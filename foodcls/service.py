@@ -1,0 +1,130 @@
+"""One classify request, without Gradio: read the photo, classify it, look up the dish's nutrition.
+
+The UI, the bench and the tests call `read_photo` and `classify` with keyword arguments and get a
+`Classification` back; what the page shows is made from it in ui.py.
+"""
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image
+
+from foodcls import data, nutrition, predict, texts
+from foodcls.store import RunStore
+
+# The lowest step at which, on the deployed model's validation split, at least 96% of the photos it
+# names are right (0.6: 69% of the photos named, 97.1% of them right) and random noise, a flat white,
+# grey or blue frame and a fractal all fall below (noise scores 0.57 "miso soup", so 0.55 would not do).
+DEFAULT_THRESHOLD = 0.6
+TOP_K = 3
+MAX_PHOTO_SIDE = 256  # big JPEGs decode at a reduced scale, no smaller than this: models see at most 224 px
+
+
+class PhotoError(ValueError):
+    """The upload is not a usable photo; the message says why, in Korean and English."""
+
+
+@dataclass(frozen=True)
+class Dish:
+    class_id: str
+    name_ko: str | None  # None: the dish has no row in the nutrition table
+    name_en: str | None
+    probability: float
+
+    @property
+    def label(self) -> str:
+        """'비빔밥 · Bibimbap' for a dish with names, the class id otherwise."""
+        return f"{self.name_ko} · {self.name_en}" if self.name_ko else self.class_id
+
+
+@dataclass(frozen=True, eq=False)
+class Classification:
+    model_id: str
+    model_name: str
+    weights_source: str  # the Hub repository and revision, or the bundled weights/
+    top: tuple[Dish, ...]  # best first
+    top_index: int  # the best dish's class index in the model (for Grad-CAM)
+    threshold: float
+    named: bool  # the best dish's probability reached the threshold
+    nutrition: nutrition.Facts | None  # None unless named and in the nutrition table (which may say "no data")
+    inference_ms: float
+
+    @property
+    def best(self) -> Dish:
+        return self.top[0]
+
+
+def api_inputs(*, model_id, threshold=DEFAULT_THRESHOLD, servings=1.0, heat_map=False) -> list:
+    """The /classify API's inputs after the photo, in their order, from keyword arguments: the page
+    lays its controls out with this too, so a client never spells the order out."""
+    return [model_id, threshold, servings, heat_map]
+
+
+def read_photo(path: str | Path | None) -> Image.Image:
+    """The uploaded or captured photo as RGB, or a PhotoError with a message for the person."""
+    if path is None:
+        raise PhotoError(texts.both("no_photo"))
+    path = Path(path)
+    if not path.is_file() or path.stat().st_size == 0:
+        raise PhotoError(texts.both("empty_file"))
+    try:
+        photo = data.open_rgb(path, MAX_PHOTO_SIDE)
+    except (Image.DecompressionBombError, data.ImageTooLarge):
+        raise PhotoError(texts.both("too_large")) from None
+    except ValueError as error:
+        raise PhotoError(texts.both("unreadable", reason=error)) from None
+    except Exception as error:
+        raise PhotoError(texts.both("unreadable", reason=type(error).__name__)) from None
+    if min(photo.size) < 8:
+        raise PhotoError(texts.both("too_small", width=photo.width, height=photo.height))
+    return photo
+
+
+def classify(
+    *,
+    store: RunStore,
+    table: nutrition.NutritionTable,
+    photo: Image.Image,
+    model_id: str,
+    threshold: float = DEFAULT_THRESHOLD,
+    servings: float | None = None,
+    grams: float | None = None,
+) -> Classification:
+    """The top dishes of one photo by one model, and the nutrition of the best one when it is named,
+    for `grams` or `servings` of it (default one serving of the source).
+
+    Raises store.ModelUnavailable when the model cannot be served from anywhere, ValueError (ko+en)
+    for a portion out of range."""
+    nutrition.check_portion(grams, servings)
+    classifier, source = store.classifier(model_id)
+    started = time.perf_counter()
+    probabilities = classifier.probabilities(photo)
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    top = probabilities.topk(min(TOP_K, len(classifier.classes)))
+    dishes = []
+    for p, i in zip(top.values.tolist(), top.indices.tolist()):
+        class_id = classifier.classes[i]
+        known = table.dish(class_id) if class_id in table else None
+        dishes.append(Dish(class_id, known and known.name_ko, known and known.name_en, p))
+    named = dishes[0].probability >= threshold
+    facts = None
+    if named and dishes[0].class_id in table:
+        facts = table.facts(dishes[0].class_id, grams=grams, servings=servings)
+    return Classification(
+        model_id=model_id,
+        model_name=classifier.config["name"],
+        weights_source=source,
+        top=tuple(dishes),
+        top_index=int(top.indices[0]),
+        threshold=threshold,
+        named=named,
+        nutrition=facts,
+        inference_ms=elapsed_ms,
+    )
+
+
+def heat_map(*, store: RunStore, photo: Image.Image, model_id: str, class_index: int) -> Image.Image:
+    """Where the model looked for one class: the photo with its Grad-CAM heat map (256 x 256)."""
+    classifier, _ = store.classifier(model_id)
+    return predict.grad_cam(classifier, photo, class_index)

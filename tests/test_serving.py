@@ -1,0 +1,93 @@
+"""Preparing a model for the CPU: folding, padding inside the convolutions, oneDNN Graph; the classifier."""
+
+import copy
+
+import numpy as np
+import pytest
+import torch
+from helpers import dish_photo
+
+from foodcls import models, predict, serving
+
+
+@pytest.fixture(autouse=True, scope="module")
+def switches_as_the_app_sets_them():
+    serving.configure_process(threads=None)
+
+
+@pytest.mark.parametrize("model_id", list(models.MODEL_SPECS))
+def test_grad_cam_draws_a_heat_map_on_every_architecture_as_served(model_id):
+    size = models.MODEL_SPECS[model_id].input_size
+    config = {"input_size": size, "mean": [0.5] * 3, "std": [0.5] * 3, "classes": list("abc"), "tta_flip": True}
+    classifier = predict.Classifier(models.build_model(model_id, 3), config)
+    heat_map = predict.grad_cam(classifier, dish_photo("ramen"), class_index=1)
+    assert heat_map.size == (256, 256)
+    assert np.asarray(heat_map).std() > 0
+
+
+@pytest.mark.parametrize("model_id", ["resnet18", "efficientnet_lite0"])
+def test_folding_batch_norms_removes_them_and_keeps_the_outputs(model_id):
+    torch.manual_seed(0)
+    model = models.build_model(model_id, 10).eval()
+    for norm in (m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)):
+        norm.running_mean.uniform_(-1, 1)  # statistics a trained net would have, not the identity
+        norm.running_var.uniform_(0.5, 2)
+        norm.weight.data.uniform_(0.5, 1.5)
+        norm.bias.data.uniform_(-0.5, 0.5)
+    size = models.MODEL_SPECS[model_id].input_size
+    x = torch.randn(2, 3, size, size)
+    with torch.no_grad():
+        expected = model(x)
+        folded = serving.fold_batch_norms(model, size)
+        assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules())
+        torch.testing.assert_close(folded(x), expected, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("model_id", ["resnet18", "efficientnet_lite0"])
+def test_the_model_compiled_for_the_cpu_gives_the_eager_outputs_on_new_inputs(model_id):
+    torch.manual_seed(0)
+    size = models.MODEL_SPECS[model_id].input_size
+    model = serving.fold_batch_norms(models.build_model(model_id, 10), size).to(memory_format=torch.channels_last)
+    example = torch.randn(2, 3, size, size).contiguous(memory_format=torch.channels_last)
+    compiled = serving.compile_for_cpu(model, example)
+    assert isinstance(compiled, torch.jit.ScriptModule)
+    x = torch.randn(2, 3, size, size).contiguous(memory_format=torch.channels_last)
+    with torch.inference_mode():
+        torch.testing.assert_close(compiled(x), model(x), rtol=1e-4, atol=1e-4)
+        # oneDNN Graph, not TorchScript's own interpreter, ran the convolutions
+        assert "oneDNNFusionGroup" in str(torch.jit.last_executed_optimized_graph())
+
+
+class ModelWithAPythonOutput(torch.nn.Module):
+    """Tracing keeps tensors only: a model that also returns a string cannot be compiled."""
+
+    def forward(self, x):
+        return x.relu(), "a note"
+
+
+def test_a_model_that_cannot_be_compiled_is_served_as_it_is():
+    model = ModelWithAPythonOutput()
+    with pytest.warns(UserWarning, match="without oneDNN Graph"):
+        assert serving.compile_for_cpu(model, torch.randn(1, 3, 8, 8)) is model
+
+
+@pytest.mark.parametrize("size", [160, 161])
+def test_padding_moved_inside_the_convolutions_gives_identical_outputs(size):
+    torch.manual_seed(0)
+    model = models.build_model("efficientnet_lite0", 10).eval()
+    x = torch.randn(2, 3, size, size)
+    with torch.inference_mode():
+        expected = model(x)
+        padded = serving.pad_inside_convolutions(model, x)
+        assert not any(isinstance(m, models.Conv2dSame) for m in padded.modules())
+        torch.testing.assert_close(padded(x), expected, rtol=0, atol=1e-6)
+
+
+def test_a_classifier_leaves_the_model_it_is_made_from_as_it_was():
+    model = models.build_model("efficientnet_lite0", 3).eval()
+    before = copy.deepcopy(model.state_dict())
+    config = {"input_size": 160, "mean": [0.5] * 3, "std": [0.5] * 3, "classes": list("abc"), "tta_flip": True}
+    predict.Classifier(model, config)
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())
+    assert model.state_dict().keys() == before.keys()
+    assert all(torch.equal(value, before[name]) for name, value in model.state_dict().items())
