@@ -134,7 +134,43 @@ def calibrate(run_dir: Path, data_dir: Path, real_dir: Path) -> dict:
         "real": real,
     }
     runs.write_json(Path(run_dir) / "calibration.json", result)
+    curves = {"validation": val_curve, f"{real_dir.name} (real photos)": real["curve"]}
+    (Path(run_dir) / "coverage.svg").write_text(coverage_svg(curves))
     return result
+
+
+def coverage_svg(curves: dict[str, list[dict]], width: int = 420, height: int = 300) -> str:
+    """Precision against coverage as the threshold moves, one line per photo set: a small standalone SVG."""
+    left, bottom, top, right = 50, 40, 20, 20
+    colours = ["#1f77b4", "#d62728", "#2ca02c"]
+
+    def x(coverage):
+        return left + coverage * (width - left - right)
+
+    def y(precision):
+        return height - bottom - precision * (height - bottom - top)
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" '
+        'font-size="11"><rect width="100%" height="100%" fill="white"/>',
+        f'<line x1="{x(0)}" y1="{y(0)}" x2="{x(1)}" y2="{y(0)}" stroke="black"/>',
+        f'<line x1="{x(0)}" y1="{y(0)}" x2="{x(0)}" y2="{y(1)}" stroke="black"/>',
+        f'<line x1="{x(0)}" y1="{y(MIN_PRECISION)}" x2="{x(1)}" y2="{y(MIN_PRECISION)}" stroke="grey" '
+        'stroke-dasharray="4"/>',
+        f'<text x="{x(0.5)}" y="{height - 8}" text-anchor="middle">coverage: share of known-dish photos named</text>',
+        f'<text x="12" y="{y(0.5)}" transform="rotate(-90 12 {y(0.5)})" text-anchor="middle">'
+        "precision: share named right</text>",
+    ]
+    for tick in (0, 0.5, 1):
+        parts.append(f'<text x="{x(tick)}" y="{y(0) + 14}" text-anchor="middle">{tick:.0%}</text>')
+        parts.append(f'<text x="{x(0) - 4}" y="{y(tick) + 4}" text-anchor="end">{tick:.0%}</text>')
+    for index, (name, curve) in enumerate(curves.items()):
+        points = [(row["named"] / row["known"], row["named_right"] / row["named"]) for row in curve if row["named"]]
+        path = " ".join(f"{x(c):.1f},{y(p):.1f}" for c, p in points)
+        colour = colours[index % len(colours)]
+        parts.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"/>')
+        parts.append(f'<text x="{x(0.05)}" y="{y(0.05) - 14 * index}" fill="{colour}">{name}</text>')
+    return "\n".join(parts + ["</svg>"])
 
 
 def main(argv=None) -> None:

