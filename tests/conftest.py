@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from foodcls import train
+from foodcls import hub, train
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 FOOD_DATA = SHARED_DATA / "food101-asian10-64"
@@ -66,4 +66,5 @@ def tiny_weights(tiny_dishes, tmp_path_factory) -> Path:
     common = ["--data", str(tiny_dishes), "--out", str(out), "--batch-size", "8"]
     train.main([*common, "--models", "shallownet", "--epochs", "6", "--lr", "0.05"])
     train.main([*common, "--models", "deepnet10", "--epochs", "1"])
+    hub.write_manifest(out)  # what a Hub download of these weights is checked against
     return out

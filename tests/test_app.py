@@ -188,7 +188,13 @@ def hf_cache(tmp_path, monkeypatch) -> Path:
 
 def test_weights_download_through_huggingface_hub_and_are_cached(tiny_weights, tmp_path, hf_cache):
     with FakeHub("foodcls/test", "v1", tiny_weights) as fake:
-        source = hub.WeightsSource("foodcls/test", "v1", bundled=tmp_path / "no-bundle", endpoint=fake.url)
+        source = hub.WeightsSource(
+            "foodcls/test",
+            "v1",
+            bundled=tmp_path / "no-bundle",
+            endpoint=fake.url,
+            manifest=tiny_weights / "SHA256SUMS",
+        )
         classifier, label = RunStore(source).classifier("shallownet")
         assert label == "Hugging Face Hub foodcls/test@v1"
         assert "/foodcls/test/resolve/v1/shallownet/model.safetensors" in fake.downloads()
