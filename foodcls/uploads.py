@@ -214,9 +214,11 @@ class Sweeper(threading.Thread):
         self.folders = {"gradio_folder": gradio_folder, "own_folder": own_folder}
         self.stopped = threading.Event()
         self.sweeps, self.deleted, self.errors = 0, 0, 0
+        self.longest_sweep_s = 0.0  # an upload lives at most max_age + every + this
 
     def run(self) -> None:
         while not self.stopped.wait(self.every):
+            started = time.monotonic()
             try:
                 deleted, errors = sweep(self.max_age, **self.folders)
                 self.deleted += deleted
@@ -224,6 +226,7 @@ class Sweeper(threading.Thread):
             except BaseException:  # sweep never raises; this is the belt to its braces
                 self.errors += 1
             self.sweeps += 1
+            self.longest_sweep_s = max(self.longest_sweep_s, time.monotonic() - started)
 
     def stop(self, timeout: float | None = None) -> None:
         self.stopped.set()
