@@ -22,24 +22,61 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp"}
 SPLITS = ("train", "val", "test")
 SPLIT_FRACTIONS = {"val": 0.1, "test": 0.1}  # train gets the rest
 MAX_IMAGE_PIXELS = 60_000_000  # a 60 MP phone photo is fine; larger is refused as a possible bomb
+# Formats other than JPEG decode at full size (no reduced-scale decoding): a 16 MP PNG is 48 MB as RGB,
+# where one just under 60 MP cost +445 MB and ~5 s a request. 16 MP still takes a 12 MP camera photo.
+MAX_FULL_DECODE_PIXELS = 16_000_000
+# Longest side over shortest side. Only the centre square is classified, so a photo that much wider
+# than tall shows the model 1/8 of itself; ordinary photos are under 2.4:1 (21:9), phone panoramas
+# mostly under 8:1. Beyond it the photo is refused: a 100000x8 strip is a memory probe, not a meal.
+MAX_ASPECT_RATIO = 8
+# The decoders the app opens, by PIL format name (JPEG includes a phone's multi-picture MPO). Anything
+# else (TIFF, EPS, PSD, ...) is refused before its decoder runs.
+IMAGE_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP")
 
 
-class ImageTooLarge(ValueError):
-    """More pixels than MAX_IMAGE_PIXELS: refused before decoding, as a possible decompression bomb."""
+class UnusableImage(ValueError):
+    """A readable image that is refused as it is; the message says why, in Korean and English."""
+
+
+class ImageTooLarge(UnusableImage):
+    """More pixels than can be decoded safely: refused before decoding, as a possible decompression bomb."""
+
+
+class ExtremeAspectRatio(UnusableImage):
+    """One side more than MAX_ASPECT_RATIO times the other: refused before decoding."""
 
 
 class DataError(ValueError):
     """The data folder cannot be used as it is; the message says which folder or class and why."""
 
 
+def _check_shape(image: Image.Image) -> None:
+    """Refuse, from the header alone, what would cost too much memory or time to decode."""
+    width, height = image.size
+    reducible = image.format in ("JPEG", "MPO")  # libjpeg decodes at 1/2, 1/4, 1/8 scale (draft)
+    cap = MAX_IMAGE_PIXELS if reducible else MAX_FULL_DECODE_PIXELS
+    if width * height > cap:
+        raise ImageTooLarge(
+            f"사진이 너무 큽니다 ({width}x{height}). The photo is {width}x{height} pixels, over the "
+            f"{cap:,} pixel limit for {image.format}{'' if reducible else f' ({MAX_IMAGE_PIXELS:,} for a JPEG)'}."
+        )
+    if max(width, height) > MAX_ASPECT_RATIO * max(1, min(width, height)):
+        raise ExtremeAspectRatio(
+            f"사진의 가로세로 비율이 너무 극단적입니다 ({width}x{height}). The photo is {width}x{height} pixels: "
+            f"one side is more than {MAX_ASPECT_RATIO} times the other. Send an ordinary photo of the meal."
+        )
+
+
 def open_rgb(source, min_side: int | None = None) -> Image.Image:
     """Open a photo as 8-bit RGB, upright per its EXIF orientation; first frame of an animation.
 
     With `min_side`, a large JPEG is decoded at a reduced scale that still covers min_side pixels.
+    Refused before decoding (UnusableImage): formats outside IMAGE_FORMATS, more pixels than
+    MAX_IMAGE_PIXELS (JPEG) or MAX_FULL_DECODE_PIXELS (other formats), sides further apart than
+    MAX_ASPECT_RATIO.
     """
-    image = Image.open(source)
-    if image.width * image.height > MAX_IMAGE_PIXELS:
-        raise ImageTooLarge(f"image is {image.width}x{image.height}, over the {MAX_IMAGE_PIXELS:,} pixel cap")
+    image = Image.open(source, formats=IMAGE_FORMATS)
+    _check_shape(image)
     if min_side:
         image.draft("RGB", (min_side, min_side))
     image = ImageOps.exif_transpose(image)
@@ -48,23 +85,25 @@ def open_rgb(source, min_side: int | None = None) -> Image.Image:
         span = max(float(pixels.max() - pixels.min()), 1e-6)
         image = Image.fromarray(((pixels - pixels.min()) * (255.0 / span)).astype(np.uint8))
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
         background = Image.new("RGB", image.size, (255, 255, 255))
-        background.paste(image.convert("RGBA"), mask=image.convert("RGBA").getchannel("A"))
+        background.paste(rgba, mask=rgba)  # an RGBA mask pastes through its alpha band
         return background
     return image.convert("RGB")
 
 
 def square_uint8(image: Image.Image, size: int) -> torch.Tensor:
-    """Resize the shorter side to `size`, centre-crop, and return a 3 x size x size uint8 tensor."""
-    scale = size / min(image.size)
-    resized = image.resize(
-        (max(size, round(image.width * scale)), max(size, round(image.height * scale))),
-        Image.Resampling.BICUBIC,
-        reducing_gap=3.0,
+    """The centre square, resized to size x size, as a 3 x size x size uint8 tensor.
+
+    The square is cut before resizing (resize's box), so no intermediate is larger than the square
+    at its own scale: resizing a 100000x8 strip's short side first would make it 2.4 million pixels wide.
+    """
+    side = min(image.size)
+    left, top = (image.width - side) / 2, (image.height - side) / 2
+    square = image.resize(
+        (size, size), Image.Resampling.BICUBIC, box=(left, top, left + side, top + side), reducing_gap=3.0
     )
-    left, top = (resized.width - size) // 2, (resized.height - size) // 2
-    cropped = resized.crop((left, top, left + size, top + size))
-    return torch.from_numpy(np.asarray(cropped, dtype=np.uint8).copy()).permute(2, 0, 1)
+    return torch.from_numpy(np.asarray(square, dtype=np.uint8).copy()).permute(2, 0, 1)
 
 
 def upscale(images: torch.Tensor, size: int) -> torch.Tensor:

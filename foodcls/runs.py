@@ -5,6 +5,8 @@ loaded with safetensors only: nothing is ever unpickled.
 """
 
 import json
+import math
+import re
 from pathlib import Path
 
 import torch
@@ -14,6 +16,59 @@ from torch import nn
 from foodcls import models
 
 RUN_FILES = ("model.safetensors", "config.json", "history.json", "metrics.json")
+# A class id: a Food-101 style id (bibimbap, chicken_wings) or an AI-Hub Korean folder name (김치찌개).
+CLASS_ID = re.compile(r"^(?:[a-z0-9_]{1,64}|[가-힣][가-힣0-9_]{0,63})$")
+MAX_CLASSES = 1000
+SIZE_RANGE = (16, 512)
+
+
+class InvalidConfig(ValueError):
+    """A run's config.json that the app will not use; the message says which field and why."""
+
+
+def validate_config(config) -> dict:
+    """`config` when every field inference uses is sound, else InvalidConfig (before any use).
+
+    classes: a non-empty list of unique class ids (CLASS_ID); input_size and source_size (optional):
+    ints in SIZE_RANGE; mean, std: three finite numbers, std > 0; model_id: one of MODEL_SPECS, with
+    that model's name; tta_flip: a bool.
+    """
+
+    def refuse(why: str):
+        raise InvalidConfig(f"config.json: {why}")
+
+    if not isinstance(config, dict):
+        refuse("not an object")
+    if config.get("model_id") not in models.MODEL_SPECS:
+        refuse("model_id is not a known model")
+    if config.get("name") != models.MODEL_SPECS[config["model_id"]].name:
+        refuse("name is not the model's name")
+    classes = config.get("classes")
+    if not isinstance(classes, list) or not 0 < len(classes) <= MAX_CLASSES:
+        refuse(f"classes must be a list of 1 to {MAX_CLASSES} class ids")
+    if not all(isinstance(name, str) and CLASS_ID.match(name) for name in classes):
+        refuse("classes must be ids like bibimbap or 김치찌개")
+    if len(set(classes)) != len(classes):
+        refuse("classes repeat")
+    for key in ("input_size", "source_size"):
+        if key == "source_size" and key not in config:
+            continue
+        value = config.get(key)
+        if type(value) is not int or not SIZE_RANGE[0] <= value <= SIZE_RANGE[1]:
+            refuse(f"{key} must be a whole number from {SIZE_RANGE[0]} to {SIZE_RANGE[1]}")
+    for key in ("mean", "std"):
+        value = config.get(key)
+        if (
+            not isinstance(value, list)
+            or len(value) != 3
+            or not all(type(v) in (int, float) and math.isfinite(v) and abs(v) <= 1e3 for v in value)
+        ):
+            refuse(f"{key} must be three finite numbers")
+    if not all(v > 0 for v in config["std"]):
+        refuse("std must be above 0")
+    if not isinstance(config.get("tta_flip"), bool):
+        refuse("tta_flip must be true or false")
+    return config
 
 
 def half_precision(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -52,5 +107,5 @@ def load_run(run_dir: Path) -> tuple[nn.Module, dict]:
     run_dir = Path(run_dir)
     if not (run_dir / "config.json").is_file():
         raise FileNotFoundError(f"not a run folder (no config.json): {run_dir}")
-    config = read_json(run_dir / "config.json")
+    config = validate_config(read_json(run_dir / "config.json"))
     return load_model(run_dir / "model.safetensors", config), config

@@ -2,9 +2,15 @@
 
 Each run's config and weights come from the same place, and the store remembers which one served
 it, so the UI can say so. When the Hub fails for a reason other than a missing file (down, slow,
-a broken download), the store stops asking it and serves the bundled copies from then on.
+a broken or unexpected download), the store stops asking it and serves the bundled copies from then on.
+
+A loaded classifier is read without any lock, and each run loads under a lock of its own, so a slow
+load (a Hub that trickles bytes, a first compile) holds up only the requests for that run. A run id
+that is not known (listed in the weights manifest or bundled, or given as `known_runs`) is refused
+before anything is looked up.
 """
 
+import logging
 import threading
 
 from huggingface_hub.errors import EntryNotFoundError
@@ -13,18 +19,40 @@ from foodcls import hub, runs
 from foodcls.predict import Classifier
 
 BUNDLED = "bundled weights/"
+log = logging.getLogger(__name__)
 
 
 class ModelUnavailable(RuntimeError):
-    """This run cannot be served from anywhere; the message says why."""
+    """This run cannot be served from anywhere; the message says why (in Korean and English)."""
+
+
+class UnknownRun(ModelUnavailable):
+    """A run id that is not one of the store's runs: refused before any lookup."""
 
 
 class RunStore:
-    def __init__(self, source: hub.WeightsSource):
+    def __init__(self, source: hub.WeightsSource, known_runs=None):
         self.source = source
         self.hub_down = source.repo_id is None
+        if known_runs is None:
+            bundled = source.bundled
+            on_disk = {p.parent.name for p in bundled.glob("*/config.json")} if bundled.is_dir() else set()
+            known_runs = hub.manifest_runs(source.manifest_path) | on_disk
+        self.known_runs = frozenset(run for run in known_runs if hub.RUN_ID.match(run))
         self._classifiers: dict[str, tuple[Classifier, str]] = {}
-        self._lock = threading.Lock()
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_lock = threading.Lock()  # held only to find or make a run's lock
+
+    def check_run(self, run) -> str:
+        """`run` when it is one of the known runs, else UnknownRun (whose message repeats the id
+        only when it is a plain id)."""
+        if isinstance(run, str) and run in self.known_runs:
+            return run
+        plain = isinstance(run, str) and hub.RUN_ID.match(run)
+        raise UnknownRun(
+            f"모델을 알 수 없습니다. Unknown model{f' {run}' if plain else ''}: "
+            f"choose one of {', '.join(sorted(self.known_runs)) or '(none)'}."
+        )
 
     def _sources(self):
         """(name, fetch(run, filename) -> Path) for the Hub while it works, then the bundled folder."""
@@ -33,12 +61,18 @@ class RunStore:
         yield BUNDLED, lambda run, name: hub.bundled_file(self.source, run, name)
 
     def _failed(self, label: str, error: Exception) -> None:
-        if label != BUNDLED and not isinstance(error, EntryNotFoundError):
+        """A Hub failure switches the Hub off, except for a file it lacks or the manifest does not list."""
+        if label != BUNDLED and not isinstance(error, (EntryNotFoundError, hub.NotInManifest)):
             self.hub_down = True
 
     def classifier(self, run: str) -> tuple[Classifier, str]:
         """The run's classifier and where it came from; the first call loads it, later calls reuse it."""
-        with self._lock:
+        loaded = self._classifiers.get(self.check_run(run))  # a dict read is atomic: no lock
+        if loaded is not None:
+            return loaded
+        with self._locks_lock:
+            lock = self._locks.setdefault(run, threading.Lock())
+        with lock:  # one load per run; other runs load, and loaded runs serve, meanwhile
             if run not in self._classifiers:
                 self._classifiers[run] = self._load(run)
             return self._classifiers[run]
@@ -62,18 +96,25 @@ class RunStore:
         errors = []
         for label, fetch in self._sources():
             try:
-                config = runs.read_json(fetch(run, "config.json"))
+                config = runs.validate_config(runs.read_json(fetch(run, "config.json")))
                 return Classifier(runs.load_model(fetch(run, "model.safetensors"), config), config), label
             except Exception as error:  # a broken download or file must not take the app down
-                errors.append(f"{label}: {type(error).__name__}: {error}")
+                errors.append((label, error))
                 self._failed(label, error)
-        raise ModelUnavailable(f"model {run} is unavailable ({'; '.join(errors)})")
+        # The details (paths, URLs) go to the log; the message names only the sources and error types.
+        log.warning("model %s is unavailable: %s", run, "; ".join(f"{lb}: {type(e).__name__}: {e}" for lb, e in errors))
+        reasons = "; ".join(f"{label}: {type(error).__name__}" for label, error in errors)
+        raise ModelUnavailable(f"모델을 불러올 수 없습니다. Model {run} is unavailable right now ({reasons}).")
 
     def run_json(self, run: str, filename: str):
-        """A run's history.json / metrics.json / config.json, or None when no source has it."""
+        """A run's history.json / metrics.json / config.json, or None when no source has it (or the run
+        or file is not one the store serves, or a config.json is not sound)."""
+        if run not in self.known_runs or filename not in runs.RUN_FILES or not filename.endswith(".json"):
+            return None
         for label, fetch in self._sources():
             try:
-                return runs.read_json(fetch(run, filename))
+                value = runs.read_json(fetch(run, filename))
+                return runs.validate_config(value) if filename == "config.json" else value
             except Exception as error:
                 self._failed(label, error)
         return None

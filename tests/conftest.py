@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from helpers import DISH_COLOURS, FOOD_DATA, dish_photo, make_class_folder
 
-from foodcls import train
+from foodcls import hub, train
 
 
 @pytest.fixture
@@ -39,4 +39,5 @@ def tiny_weights(tiny_dishes, tmp_path_factory) -> Path:
     common = ["--data", str(tiny_dishes), "--out", str(out), "--batch-size", "8"]
     train.main([*common, "--models", "shallownet", "--epochs", "6", "--lr", "0.05"])
     train.main([*common, "--models", "deepnet10", "--epochs", "1"])
+    hub.write_manifest(out)  # what a Hub download of these weights is checked against
     return out

@@ -1,7 +1,8 @@
 """A tiny stand-in for the Hugging Face Hub on 127.0.0.1: serves one model repository's files.
 
 It answers the resolve endpoint that huggingface_hub's hf_hub_download uses (HEAD for metadata,
-GET for the bytes) and can misbehave on purpose: answer 500, hang, or send corrupted bytes.
+GET for the bytes) and can misbehave on purpose: answer 500, hang, send corrupted bytes, or trickle
+a file's bytes (GET only: its metadata answers at once) until the hub is closed.
 """
 
 import hashlib
@@ -16,7 +17,8 @@ COMMIT = "0123456789abcdef0123456789abcdef01234567"
 class FakeHub:
     def __init__(self, repo_id: str, revision: str, folder: Path):
         self.repo_id, self.revision, self.folder = repo_id, revision, Path(folder)
-        self.mode = "ok"  # "ok", "error500", "hang", "corrupt"
+        self.mode = "ok"  # "ok", "error500", "hang", "corrupt", "trickle"
+        self.closed = threading.Event()
         self.requests: list[tuple[str, str]] = []
         hub = self
 
@@ -40,6 +42,7 @@ class FakeHub:
         return self
 
     def __exit__(self, *exc):
+        self.closed.set()
         self.server.shutdown()
         self.server.server_close()
 
@@ -72,5 +75,11 @@ class FakeHub:
         handler.send_header("ETag", f'"{etag}"')
         handler.send_header("Content-Length", str(len(content)))
         handler.end_headers()
-        if body:
+        if body and self.mode == "trickle" and path.suffix == ".safetensors":
+            for byte in content:  # a byte every 0.2 s: no read ever times out, the file never ends
+                if self.closed.wait(0.2):
+                    return
+                handler.wfile.write(bytes([byte]))
+                handler.wfile.flush()
+        elif body:
             handler.wfile.write(content)

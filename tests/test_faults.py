@@ -21,6 +21,7 @@ def classify_via_app(fake: FakeHub, tmp_path) -> str:
         "FOODCLS_HUB_REVISION": fake.revision,
         "HF_ENDPOINT": fake.url,
         "HF_HOME": str(tmp_path / "hf-home"),
+        "FOODCLS_HUB_MANIFEST": str(fake.folder / "SHA256SUMS"),  # the fake Hub serves the tiny weights
     }
     photo = tmp_path / "meal.png"
     dish_photo("ramen").save(photo)

@@ -1,5 +1,7 @@
-"""Weights from the Hub (a fake one on 127.0.0.1) with the bundled fallback, loaded lazily by the store."""
+"""Weights from the Hub (a fake one on 127.0.0.1) with the bundled fallback, loaded lazily by the store;
+lookups never wait on another model's load, downloads have a deadline, unknown run ids are refused."""
 
+import threading
 import time
 from pathlib import Path
 
@@ -12,6 +14,7 @@ from foodcls import hub, nutrition, service
 from foodcls.store import BUNDLED, ModelUnavailable, RunStore
 
 TABLE = nutrition.NutritionTable.load()
+REQUEST_DEADLINE_S = 20.0  # what one request may take here, on a shared 2-core machine
 
 
 @pytest.fixture
@@ -23,7 +26,13 @@ def hf_cache(tmp_path, monkeypatch) -> Path:
 
 def test_weights_download_through_huggingface_hub_and_are_cached(tiny_weights, tmp_path, hf_cache):
     with FakeHub("foodcls/test", "v1", tiny_weights) as fake:
-        source = hub.WeightsSource("foodcls/test", "v1", bundled=tmp_path / "no-bundle", endpoint=fake.url)
+        source = hub.WeightsSource(
+            "foodcls/test",
+            "v1",
+            bundled=tmp_path / "no-bundle",
+            endpoint=fake.url,
+            manifest=tiny_weights / "SHA256SUMS",
+        )
         classifier, label = RunStore(source).classifier("shallownet")
         assert label == "Hugging Face Hub foodcls/test@v1"
         assert "/foodcls/test/resolve/v1/shallownet/model.safetensors" in fake.downloads()
@@ -72,3 +81,107 @@ def test_a_warmed_up_model_is_ready_for_the_first_request_and_a_missing_one_is_l
     assert "shallownet" in store._classifiers
     with pytest.raises(ModelUnavailable, match="resnet18"):
         store.classifier("resnet18")
+
+
+def within(seconds: float, work):
+    """work()'s result, or a test failure when it has not returned after `seconds` (it runs on)."""
+    outcome = {}
+    thread = threading.Thread(target=lambda: outcome.update(value=work()), daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), f"still waiting after {seconds} s"
+    return outcome["value"]
+
+
+def wait_for(condition, seconds: float = 30.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("run", ["../x", "x/../../etc", "", "ShallowNet", "resnet18", "a" * 10_000, None, 7])
+def test_unknown_run_ids_are_refused_before_any_hub_call(run, tiny_weights, hf_cache):
+    with FakeHub("foodcls/test", "v1", tiny_weights) as fake:
+        store = RunStore(hub.WeightsSource("foodcls/test", "v1", bundled=tiny_weights, endpoint=fake.url))
+        with pytest.raises(ModelUnavailable) as refused:
+            store.classifier(run)
+    assert fake.requests == [] and not store.hub_down  # the Hub is still asked for the known runs
+    message = str(refused.value)
+    assert str(tiny_weights) not in message and "../x" not in message and len(message) < 300
+    assert "shallownet" in message  # it says what can be asked for
+    assert store.run_json(run, "history.json") is None if isinstance(run, str) else True
+
+
+def test_the_known_runs_are_the_manifests_and_the_bundled_ones_or_as_given(tiny_weights):
+    assert RunStore(hub.WeightsSource(None, "unused", bundled=tiny_weights)).known_runs == {"shallownet", "deepnet10"}
+    given = RunStore(hub.WeightsSource(None, "unused", bundled=tiny_weights), known_runs=["shallownet", "../x"])
+    assert given.known_runs == {"shallownet"}
+    with pytest.raises(ModelUnavailable):
+        given.classifier("deepnet10")
+
+
+def test_a_trickling_hub_does_not_block_a_model_already_loaded(tiny_weights, hf_cache):
+    with FakeHub("foodcls/test", "v1", tiny_weights) as fake:
+        source = hub.WeightsSource("foodcls/test", "v1", bundled=tiny_weights, endpoint=fake.url)  # deadline 120 s
+        store = RunStore(source)
+        _, label = within(REQUEST_DEADLINE_S * 3, lambda: store.classifier("shallownet"))  # first load compiles
+        assert label == source.hub_label()
+        fake.mode = "trickle"
+        slow = threading.Thread(target=lambda: store.warm_up("deepnet10").join(), daemon=True)
+        slow.start()
+        wait_for(lambda: any("deepnet10/model.safetensors" in path for path in fake.downloads()))
+        for _ in range(3):  # while deepnet10's download trickles on
+            _, again = within(REQUEST_DEADLINE_S, lambda: store.classifier("shallownet"))
+            assert again == label
+        assert slow.is_alive()
+    slow.join(REQUEST_DEADLINE_S * 3)  # the hub closed mid-file: deepnet10 falls back to the bundled copy
+    assert store._classifiers["deepnet10"][1] == BUNDLED
+
+
+def test_a_trickling_download_gives_up_at_its_deadline_and_falls_back(tiny_weights, hf_cache):
+    with FakeHub("foodcls/test", "v1", tiny_weights) as fake:
+        fake.mode = "trickle"
+        source = hub.WeightsSource("foodcls/test", "v1", bundled=tiny_weights, endpoint=fake.url, deadline=2.0)
+        store = RunStore(source)
+        _, label = within(REQUEST_DEADLINE_S * 3, lambda: store.classifier("shallownet"))
+        assert label == BUNDLED and store.hub_down
+
+
+def test_loads_of_two_runs_do_not_wait_for_each_other(tiny_weights, monkeypatch):
+    store = RunStore(hub.WeightsSource(None, "unused", bundled=tiny_weights))
+    release = threading.Event()
+    real_load = store._load
+
+    def load(run):
+        if run == "deepnet10":
+            release.wait(60)  # a load that takes as long as the test wants
+        return real_load(run)
+
+    monkeypatch.setattr(store, "_load", load)
+    blocked = store.warm_up("deepnet10")
+    within(REQUEST_DEADLINE_S * 3, lambda: store.classifier("shallownet"))  # loads while deepnet10 is held
+    assert blocked.is_alive()
+    release.set()
+    blocked.join(REQUEST_DEADLINE_S * 3)
+    assert set(store._classifiers) == {"shallownet", "deepnet10"}
+
+
+def test_one_run_loads_once_however_many_ask_at_first(tiny_weights, monkeypatch):
+    store = RunStore(hub.WeightsSource(None, "unused", bundled=tiny_weights))
+    calls = []
+    real_load = store._load
+    monkeypatch.setattr(store, "_load", lambda run: calls.append(run) or real_load(run))
+    threads = [threading.Thread(target=store.classifier, args=("shallownet",)) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(REQUEST_DEADLINE_S * 3)
+    assert calls == ["shallownet"]
+
+
+def test_a_missing_model_message_names_no_install_path(tmp_path):
+    store = RunStore(hub.WeightsSource(None, "unused", bundled=tmp_path / "none"), known_runs=["resnet18"])
+    with pytest.raises(ModelUnavailable) as unavailable:
+        store.classifier("resnet18")
+    assert str(tmp_path) not in str(unavailable.value) and "resnet18" in str(unavailable.value)
