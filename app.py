@@ -8,7 +8,7 @@ import argparse
 import ctypes
 import os
 
-from foodcls import hub, models, nutrition, serving, ui
+from foodcls import hub, models, nutrition, serving, ui, uploads
 from foodcls.store import RunStore
 
 
@@ -37,6 +37,7 @@ def main() -> None:
     store = RunStore(hub.WeightsSource.from_env(args.hub_repo, args.hub_revision))
     store.warm_up(models.DEPLOYED_MODEL)  # loads while Gradio starts; the other models load on first use
     demo = ui.build_app(store, nutrition.NutritionTable.load())
+    uploads.start_sweeper()  # every uploaded photo is deleted within ~70 s, answered or not
     demo.queue(default_concurrency_limit=4).launch(
         server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
         server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),

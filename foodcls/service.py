@@ -4,13 +4,15 @@ The UI, the bench and the tests call `read_photo` and `classify` with keyword ar
 `Classification` back; what the page shows is made from it in ui.py.
 """
 
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from PIL import Image
 
-from foodcls import data, nutrition, predict, texts
+from foodcls import data, nutrition, predict, texts, uploads
 from foodcls.store import RunStore
 
 # The lowest step at which, on the deployed model's validation split, at least 96% of the photos it
@@ -61,17 +63,36 @@ def api_inputs(*, model_id, threshold=DEFAULT_THRESHOLD, servings=1.0, heat_map=
     return [model_id, threshold, servings, heat_map]
 
 
-def read_photo(path: str | Path | None) -> Image.Image:
-    """The uploaded or captured photo as RGB, or a PhotoError with a message for the person."""
+def read_upload(path) -> Image.Image:
+    """A photo a person sent (the page, the APIs): read only when it is a file in the upload folders
+    (uploads.open_upload), then as read_photo reads it."""
     if path is None:
         raise PhotoError(texts.both("no_photo"))
-    path = Path(path)
-    if not path.is_file() or path.stat().st_size == 0:
+    try:
+        with uploads.open_upload(path) as file:
+            return read_photo(file)
+    except uploads.UploadRefused as error:
+        raise PhotoError(str(error)) from None
+
+
+def read_photo(source: str | Path | BinaryIO | None) -> Image.Image:
+    """A photo (a local path or an open binary file) as RGB, or a PhotoError with a message for the person.
+
+    Paths are read as they are: for what people send, use read_upload."""
+    if source is None:
+        raise PhotoError(texts.both("no_photo"))
+    if isinstance(source, (str, Path)):
+        source = Path(source)
+        if not source.is_file() or source.stat().st_size == 0:
+            raise PhotoError(texts.both("empty_file"))
+    elif os.fstat(source.fileno()).st_size == 0:
         raise PhotoError(texts.both("empty_file"))
     try:
-        photo = data.open_rgb(path, MAX_PHOTO_SIDE)
+        photo = data.open_rgb(source, MAX_PHOTO_SIDE)
     except (Image.DecompressionBombError, data.ImageTooLarge):
         raise PhotoError(texts.both("too_large")) from None
+    except data.UnusableImage as error:
+        raise PhotoError(str(error)) from None
     except ValueError as error:
         raise PhotoError(texts.both("unreadable", reason=error)) from None
     except Exception as error:
@@ -79,6 +100,12 @@ def read_photo(path: str | Path | None) -> Image.Image:
     if min(photo.size) < 8:
         raise PhotoError(texts.both("too_small", width=photo.width, height=photo.height))
     return photo
+
+
+def check_threshold(threshold) -> None:
+    """ValueError (Korean and English) unless the threshold is a number from 0 to 1."""
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 <= threshold <= 1:
+        raise ValueError(texts.both("bad_threshold"))
 
 
 def classify(
@@ -95,8 +122,9 @@ def classify(
     for `grams` or `servings` of it (default one serving of the source).
 
     Raises store.ModelUnavailable when the model cannot be served from anywhere, ValueError (ko+en)
-    for a portion out of range."""
+    for a portion or threshold out of range."""
     nutrition.check_portion(grams, servings)
+    check_threshold(threshold)
     classifier, source = store.classifier(model_id)
     started = time.perf_counter()
     probabilities = classifier.probabilities(photo)

@@ -43,6 +43,7 @@ MESSAGES = {
         "This photo is probably none of the dishes this model knows (top guess {p:.0%} < threshold {t:.0%}). "
         "The guesses above are shown for transparency only.",
     ),
+    "bad_threshold": ("신뢰도 기준은 0에서 1 사이의 숫자여야 합니다.", "The threshold must be a number from 0 to 1."),
     "no_nutrition": ("영양 정보 없음.", "no nutrition data for this dish."),
     "nutrition_note": (
         "이 접시를 측정한 값이 아닌 참고값입니다.",

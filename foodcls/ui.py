@@ -36,14 +36,14 @@ def classify_photo(store: RunStore, table: nutrition.NutritionTable, payload, ru
     """The Classify button and the /classify API: (top dishes, nutrition facts, verdict, heat map)."""
     path = payload.get("path") if isinstance(payload, dict) else payload
     try:
-        photo = service.read_photo(path)
+        photo = service.read_upload(path)
         result = service.classify(
             store=store, table=table, photo=photo, model_id=run, threshold=threshold, servings=servings
         )
         cam = None
         if want_cam and result.named:
             cam = service.heat_map(store=store, photo=photo, model_id=run, class_index=result.top_index)
-    except (PhotoError, ModelUnavailable) as error:
+    except (PhotoError, ModelUnavailable, ValueError) as error:  # ValueError: a setting out of range
         raise gr.Error(str(error), print_exception=False) from None
     has_facts = result.nutrition is not None and result.nutrition.has_data
     facts = nutrition.facts_frame(result.nutrition) if has_facts else pd.DataFrame()
@@ -129,7 +129,7 @@ def curves_json(curves_data: CurvesData) -> dict:
 def build_app(store: RunStore, nutrition_table: nutrition.NutritionTable) -> gr.Blocks:
     request = (store, nutrition_table)  # what every classify handler is bound to
     curves_data = CurvesData(store)
-    with gr.Blocks(title="foodcls", delete_cache=(60, 60)) as demo:
+    with gr.Blocks(title="foodcls") as demo:  # uploads are deleted by uploads.start_sweeper, not delete_cache
         gr.Markdown(I18N("title"))
         gr.Markdown(I18N("intro"))
         with gr.Tab(I18N("tab_classify")):

@@ -118,3 +118,33 @@ def test_uploads_over_the_size_cap_are_refused(client, tmp_path):
         classify(client, big)
     labels, *_ = classify(client, save(dish_photo("sushi"), tmp_path / "ok.png"))
     assert labels["label"] == "초밥 · Sushi"
+
+
+def _raw_classify(client, photo_payload, threshold=0.0, cam=True) -> str:
+    """POST the /classify call as an attacker would (a path without `meta`), return the event stream."""
+    import httpx
+
+    base = client.src.rstrip("/") + "/gradio_api/call/classify"
+    body = {"data": [photo_payload, *api_inputs(model_id="shallownet", threshold=threshold, heat_map=cam)]}
+    event = httpx.post(base, json=body, timeout=30).json()["event_id"]
+    return httpx.get(f"{base}/{event}", timeout=60).text
+
+
+@pytest.mark.parametrize("target", ["/etc/passwd", "docs/screenshot.png", "README.md", "/nonexistent.png"])
+def test_a_file_outside_the_uploads_cannot_be_read_through_the_api(client, target):
+    path = str(Path(__file__).resolve().parents[1] / target) if not target.startswith("/") else target
+    stream = _raw_classify(client, {"path": path})
+    assert "event: error" in stream and "not an upload of this app" in stream
+    assert "image" not in stream.split("event: error")[-1].lower().replace("image/", "")  # no picture came back
+    assert path not in stream and "UnidentifiedImageError" not in stream
+
+
+def test_an_uploaded_photo_is_still_classified_after_the_refusals(client, tmp_path):
+    labels, *_ = classify(client, save(dish_photo("sushi"), tmp_path / "ok.png"))
+    assert labels["label"] == "초밥 · Sushi"
+
+
+@pytest.mark.parametrize("threshold", [-0.5, 1.5, "high"])
+def test_a_threshold_out_of_range_is_refused_with_a_message(client, tmp_path, threshold):
+    with pytest.raises(AppError, match="0에서 1"):
+        classify(client, save(dish_photo("ramen"), tmp_path / "t.png"), threshold=threshold)
