@@ -7,9 +7,9 @@ from foodcls.bench import cli, per_model, report
 def test_quick_benchmark_writes_its_table_and_json(tiny_weights, tmp_path):
     cli.main(["--quick", "--weights", str(tiny_weights), "--out", str(tmp_path)])
     table = (tmp_path / "bench.md").read_text()
-    assert "| ShallowNet |" in table and "| DeepNet10 |" in table
+    assert "| ShallowNet (3 classes) |" in table and "| DeepNet10 (3 classes) |" in table
     result = json.loads((tmp_path / "bench.json").read_text())
-    assert {"speedup_vs_naive", "pct_bf16_ceiling"} <= set(result["models"][0])
+    assert {"speedup_vs_naive", "pct_of_ceiling"} <= set(result["models"][0])
     # both kinds of client were served every request, and the app answered a cold start
     assert [s["client"] for s in result["served"]] == ["gradio_client", "http"]
     assert all(s["requests"] == 8 and s["requests_per_s"] > 0 for s in result["served"])

@@ -14,6 +14,7 @@ from foodcls.bench.timing import host
 from foodcls.launch import ROOT
 
 DOC = ROOT / "docs" / "performance.md"
+DATA_DIRS = [ROOT.parent / "shared" / "data" / "food101-asian10-64", Path.home() / ".cache" / "foodcls" / "food101-64"]
 
 
 def main(argv=None) -> None:
@@ -27,8 +28,9 @@ def main(argv=None) -> None:
     parser.add_argument(
         "--data",
         type=Path,
-        default=ROOT.parent / "shared" / "data" / "food101-asian10-64",
-        help="the runs' data folder, for test top-1 of the float32 and the served model (skipped when absent)",
+        action="append",
+        help="a data folder for test top-1 of the float32 and the served model, each run scored on the first "
+        f"that has all its classes (repeatable; default {', '.join(str(d) for d in DATA_DIRS)}; skipped when absent)",
     )
     parser.add_argument(
         "--quick", action="store_true", help="seconds, not minutes: few repeats and requests, no accuracy"
@@ -49,8 +51,8 @@ def main(argv=None) -> None:
         photo = args.out / "photo.jpg"
         Image.effect_mandelbrot((512, 512), (-2, -1.5, 1, 1.5), 100).convert("RGB").save(photo)
     repeats = 5 if args.quick else 100
-    data_dir = args.data if args.data.is_dir() and not args.quick else None
-    model_rows, machine = per_model.bench_models(args.weights, photo, repeats, args.quick, data_dir)
+    data_dirs = [] if args.quick else (args.data or DATA_DIRS)
+    model_rows, machine = per_model.bench_models(args.weights, photo, repeats, args.quick, data_dirs)
     machine.update(host())
     result = {"machine": machine, "models": model_rows, "training": training.bench_training(training_steps)}
     result["served"] = served.bench_served(*((2, 8) if args.quick else (16, 320)), photo)

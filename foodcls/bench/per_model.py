@@ -36,11 +36,12 @@ def naive_request(model: nn.Module, config: dict, path: Path, table: dict) -> li
     """The baseline: plain eager float32, torchvision PIL transforms, autograd on, no channels-last."""
     from torchvision import transforms
 
-    size = config["input_size"]
+    size, source_size = config["input_size"], config.get("source_size", config["input_size"])
     transform = transforms.Compose(
         [
+            transforms.Resize(source_size),
+            transforms.CenterCrop(source_size),
             transforms.Resize(size),
-            transforms.CenterCrop(size),
             transforms.ToTensor(),
             transforms.Normalize(config["mean"], config["std"]),
         ]
@@ -52,15 +53,25 @@ def naive_request(model: nn.Module, config: dict, path: Path, table: dict) -> li
     return nutrition.facts_frame(table.facts(best)).values.tolist() if best in table else []
 
 
+def data_folder_of(config: dict, data_dirs: list[Path]) -> Path | None:
+    """The first of `data_dirs` with a folder for every class of the run, or None."""
+    for folder in data_dirs:
+        if folder.is_dir() and all((folder / name).is_dir() for name in config["classes"]):
+            return folder
+    return None
+
+
 def held_out_top1(run_dir: Path, data_dir: Path, model: nn.Module, classifier) -> dict:
     """Top-1 on the run's held-out test split: `model` (the float32 model as trained), and the served path."""
     config = classifier.config
     test = set(data.read_manifest(run_dir / "split.json")["splits"]["test"])
-    images = data.load_image_set(data_dir, config["input_size"], only=test, classes=config["classes"])
+    source_size = config.get("source_size", config["input_size"])
+    images = data.load_image_set(data_dir, source_size, only=test, classes=config["classes"])
+    pixels = data.upscale(images.images, config["input_size"])
     logits = evaluate.predict_logits(
-        model, images.images, config["mean"], config["std"], torch.device("cpu"), config["tta_flip"]
+        model, pixels, config["mean"], config["std"], torch.device("cpu"), config["tta_flip"]
     )
-    served = [classifier.probabilities_of_pixels(pixels.unsqueeze(0)).argmax().item() for pixels in images.images]
+    served = [classifier.probabilities_of_pixels(one.unsqueeze(0)).argmax().item() for one in pixels]
     return {
         "test_top1_float32": evaluate.score(logits, images.labels, config["classes"])["top1"],
         "test_top1_served": round((torch.tensor(served) == images.labels).float().mean().item(), 4),
@@ -68,27 +79,27 @@ def held_out_top1(run_dir: Path, data_dir: Path, model: nn.Module, classifier) -
 
 
 def matmul_ceilings(quick: bool) -> dict:
-    """GFLOP/s of float32 and bfloat16 matmuls on all cores and on the app's threads per request."""
+    """GFLOP/s of matmuls on all cores and on the app's threads per request, in float32 and, where the
+    CPU computes it natively, bfloat16 (an emulated bfloat16 ceiling takes minutes and means nothing)."""
     size, repeats = (1024, 3) if quick else (2048, 10)
+    dtypes = dict.fromkeys((torch.float32, serving.serving_dtype()))
     all_threads = torch.get_num_threads()
     ceilings = {}
     for threads in dict.fromkeys((all_threads, serving.SERVING_THREADS)):
         torch.set_num_threads(threads)
         ceilings[threads] = {
-            "float32": round(matmul_ceiling(torch.float32, size, repeats), 1),
-            "bfloat16": round(matmul_ceiling(torch.bfloat16, size, repeats), 1),
+            str(dtype).removeprefix("torch."): round(matmul_ceiling(dtype, size, repeats), 1) for dtype in dtypes
         }
     torch.set_num_threads(all_threads)
     return ceilings
 
 
 def bench_models(
-    runs_dir: Path, photo: Path, repeats: int, quick: bool, data_dir: Path | None
+    runs_dir: Path, photo: Path, repeats: int, quick: bool, data_dirs: list[Path]
 ) -> tuple[list[dict], dict]:
     """Per served model, with torch as the app sets it; ceilings on all cores and on its threads."""
     all_threads = torch.get_num_threads()
     ceilings = matmul_ceilings(quick)
-    bf16_ceiling = ceilings[serving.SERVING_THREADS]["bfloat16"]
     serving.configure_process()
     table = nutrition.NutritionTable.load()
     store = RunStore(WeightsSource(None, "", bundled=runs_dir))  # the app's own request path, bundled weights
@@ -114,16 +125,17 @@ def bench_models(
         request_times = timed(request, repeats)
         baseline = timed(lambda m=naive_model, c=config: naive_request(m, c, photo, table), repeats)
         gflops = 2 * macs / (p(forward, 50) / 1000) / 1e9
+        dtype = str(classifier.dtype).removeprefix("torch.")
         row = {
-            "model": config["name"],
+            "model": f"{config['name']} ({len(config['classes'])} classes)",
             "parameters": models.count_parameters(naive_model),
             "input": size,
             "mmacs": round(macs / 1e6, 1),
-            "dtype": str(classifier.dtype).removeprefix("torch."),
+            "dtype": dtype,
             "forward_p50_ms": round(p(forward, 50), 2),
             "forward_p95_ms": round(p(forward, 95), 2),
             "gflops": round(gflops, 1),
-            "pct_bf16_ceiling": round(100 * gflops / bf16_ceiling, 1),
+            "pct_of_ceiling": round(100 * gflops / ceilings[serving.SERVING_THREADS][dtype], 1),
             "request_batch": len(batch),
             "request_forward_p50_ms": round(p(request_forward, 50), 2),
             "request_p50_ms": round(p(request_times, 50), 2),
@@ -131,6 +143,7 @@ def bench_models(
             "naive_p50_ms": round(p(baseline, 50), 2),
             "speedup_vs_naive": round(p(baseline, 50) / p(request_times, 50), 2),
         }
+        data_dir = data_folder_of(config, data_dirs)
         if data_dir is not None and (runs_dir / run / "split.json").is_file():
             row.update(held_out_top1(runs_dir / run, data_dir, naive_model, classifier))
         rows.append(row)

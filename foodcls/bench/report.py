@@ -11,12 +11,15 @@ def markdown(result: dict) -> str:
     if "models" not in result:
         return "\n".join([measured, *training_table(result["training"])]) + "\n"
     lines = [
-        f"{measured} Matmul ceilings (GFLOP/s, float32 / bfloat16): "
-        + ", ".join(f"{t} thread(s) {c['float32']} / {c['bfloat16']}" for t, c in machine["matmul_gflops"].items())
+        f"{measured} Matmul ceilings (GFLOP/s): "
+        + ", ".join(
+            f"{t} thread(s) " + " / ".join(f"{dtype} {value}" for dtype, value in c.items())
+            for t, c in machine["matmul_gflops"].items()
+        )
         + f". Models run as the app runs them, on {machine['serving_threads']} thread(s) per request; the % is of"
-        " the bfloat16 ceiling on as many threads.",
+        " the ceiling of the dtype the model is served in, on as many threads.",
         "",
-        "| model | params | input | MMACs | dtype | forward p50 / p95 ms | GFLOP/s (% of bf16 ceiling) "
+        "| model | params | input | MMACs | dtype | forward p50 / p95 ms | GFLOP/s (% of its dtype's ceiling) "
         "| request p50 / p95 ms (its forward) | naive p50 ms | speed-up | test top-1 float32 / served |",
         "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
@@ -24,7 +27,7 @@ def markdown(result: dict) -> str:
         accuracy = f"{r['test_top1_float32']:.1%} / {r['test_top1_served']:.1%}" if "test_top1_served" in r else "-"
         lines.append(
             f"| {r['model']} | {r['parameters']:,} | {r['input']} | {r['mmacs']} | {r['dtype']} "
-            f"| {r['forward_p50_ms']} / {r['forward_p95_ms']} | {r['gflops']} ({r['pct_bf16_ceiling']}%) "
+            f"| {r['forward_p50_ms']} / {r['forward_p95_ms']} | {r['gflops']} ({r['pct_of_ceiling']}%) "
             f"| {r['request_p50_ms']} / {r['request_p95_ms']} ({r['request_forward_p50_ms']}) | {r['naive_p50_ms']} | {r['speedup_vs_naive']}x | {accuracy} |"
         )
     for s in result.get("served", []):
