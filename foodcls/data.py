@@ -14,9 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pillow_heif
 import torch
 from PIL import Image, ImageOps
 from torch.nn import functional as F
+
+pillow_heif.register_heif_opener()  # HEIC/HEIF (iPhone) photos open like JPEGs; Pillow reads AVIF itself
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp"}
 SPLITS = ("train", "val", "test")
