@@ -60,7 +60,7 @@ MESSAGES = {
     "model_line": ("", "Model **{name}** from {source} · inference {ms:.0f} ms"),
     "no_history": ("학습 기록 없음:", "No training history for: {names}."),
     "your_choice": ("직접 고른 음식.", "Your choice."),
-    "model_said": ("모델의 답: {label} ({p:.0%})", "The model said {label} ({p:.0%})."),
+    "model_said": ("", "모델의 답 · The model said: {label} ({p:.0%})."),
     "no_such_dish": ("모르는 음식입니다.", "Unknown dish id {class_id!r}: pick a dish from the list."),
     "pick_dish": ("먼저 음식을 고르세요.", "Pick a dish first: take a photo or choose one from the list."),
     "meal_empty": ("식사에 담은 음식이 없습니다.", "No dishes in the meal yet: add one with 'Add to meal'."),

@@ -118,3 +118,40 @@ def test_uploads_over_the_size_cap_are_refused(client, tmp_path):
         classify(client, big)
     labels, *_ = classify(client, save(dish_photo("sushi"), tmp_path / "ok.png"))
     assert labels["label"] == "초밥 · Sushi"
+
+
+def test_an_iphone_heic_photo_classifies_like_a_jpeg(client, tmp_path):
+    import pillow_heif
+
+    heic = tmp_path / "IMG_0042.HEIC"
+    pillow_heif.from_pillow(dish_photo("sushi")).save(heic, quality=95)
+    labels, facts, verdict, _ = classify(client, heic)
+    assert labels["label"] == "초밥 · Sushi" and "식품의약품안전처" in verdict
+
+
+def test_nutrition_api_gives_a_dish_by_id_for_grams_or_servings(client):
+    one = client.predict("pho", api_name="/nutrition")
+    assert one["label"] == "쌀국수 · Pho" and one["grams"] == TABLE.row("pho")["serving_g"]
+    half = client.predict("pho", 300, None, api_name="/nutrition")
+    assert half["servings"] == 0.5 and half["per_portion"]["energy_kcal"] == pytest.approx(
+        one["per_portion"]["energy_kcal"] / 2
+    )
+    assert client.predict("pho", None, 2, api_name="/nutrition")["grams"] == 1200
+    for args, message in [(("pizzza",), "Unknown dish id"), (("pho", 9000, None), "at most 5000 g")]:
+        with pytest.raises(AppError, match=message):
+            client.predict(*args, api_name="/nutrition")
+    assert client.predict("ramen", api_name="/nutrition")["per_portion"]["energy_kcal"] == 450.0  # still serving
+
+
+def test_correcting_the_dish_shows_its_table_and_says_what_the_model_said(tiny_weights, tmp_path):
+    store = RunStore(hub.WeightsSource(None, "unused", bundled=tiny_weights))
+    path = save(dish_photo("ramen"), tmp_path / "meal.png")
+    *_, answer = ui.classify_photo(store, TABLE, path, "shallownet", 0.0, 1.0, False)
+    pick, dish, grams = ui.sync_correction(TABLE, answer, 1.0)
+    assert dish == "ramen" and grams == 550.0 and pick.value == "ramen" and len(pick.choices) == 3
+    radio, chosen, grams, facts, verdict = ui.choose_dish(TABLE, answer, "pho", 1.0)
+    assert radio is None and chosen == "pho" and grams == 600.0
+    assert "쌀국수 · Pho" in verdict and "The model said: 라멘 · Ramen" in verdict and "D000156" in verdict
+    assert facts.value["data"][1][1] == f"{TABLE.row('pho')['energy_kcal']:,.1f} kcal"
+    facts, verdict = ui.weigh(TABLE, answer, "pho", 300, 1.0)
+    assert facts.value["data"][0][1] == "300 g"
