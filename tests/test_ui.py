@@ -155,3 +155,21 @@ def test_correcting_the_dish_shows_its_table_and_says_what_the_model_said(tiny_w
     assert facts.value["data"][1][1] == f"{TABLE.row('pho')['energy_kcal']:,.1f} kcal"
     facts, verdict = ui.weigh(TABLE, answer, "pho", 300, 1.0)
     assert facts.value["data"][0][1] == "300 g"
+
+
+def test_meal_handlers_add_remove_clear_and_refuse_a_bad_portion_without_a_traceback():
+    stored, shown, summary, remove_list, link = ui.add_to_meal(TABLE, [], "pho", 300.0, 1.0)
+    assert stored == [{"class_id": "pho", "grams": 300.0, "servings": None}] and "Total: 1 dish(es)" in summary
+    assert link.startswith('<a href="data:text/csv;charset=utf-8;base64,') and remove_list.choices[0][1] == 0
+    stored, *_ = ui.add_to_meal(TABLE, stored, "sushi", None, 2.0)
+    assert stored[-1] == {"class_id": "sushi", "grams": None, "servings": 2.0}
+    with pytest.warns(UserWarning, match="at most 5000 g"):
+        assert all(out is not None for out in ui.add_to_meal(TABLE, stored, "pho", 9000.0, 1.0))
+    with pytest.warns(UserWarning, match="Pick a dish first"):
+        ui.add_to_meal(TABLE, stored, None, None, 1.0)
+    stored, shown, summary, *_ = ui.remove_from_meal(TABLE, stored, 0)
+    assert [entry["class_id"] for entry in stored] == ["sushi"] and len(shown.value["data"]) == 2  # dish + total
+    stored, shown, summary, _, link = ui.clear_meal(TABLE)
+    assert stored == [] and "No dishes" in summary and link == ""
+    stored, *_ = ui.load_meal(TABLE, [{"class_id": "pho", "grams": 1e9}, "junk", {"class_id": "ramen", "servings": 1}])
+    assert stored == [{"class_id": "ramen", "grams": None, "servings": 1.0}]
