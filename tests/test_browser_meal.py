@@ -8,7 +8,6 @@ artifacts/screenshots/.
 import csv
 import io
 import json
-import tempfile
 
 import pillow_heif
 import pytest
@@ -154,8 +153,8 @@ def test_a_meal_of_three_dishes_adds_up_and_stays_in_this_browser(open_page):
     page.get_by_text("No dishes in the meal yet").wait_for(timeout=TIMEOUT)
 
 
-def test_an_iphone_heic_photo_classifies_like_a_jpeg(open_page, ramen_photo):
-    heic = tempfile.NamedTemporaryFile(suffix=".heic", delete=False).name
+def test_an_iphone_heic_photo_classifies_like_a_jpeg(open_page, ramen_photo, tmp_path):
+    heic = tmp_path / "IMG_0001.heic"
     pillow_heif.from_pillow(Image.open(ramen_photo).convert("RGB")).save(heic, quality=90)
     page = open_page()
     upload(page, heic)
