@@ -14,24 +14,30 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pillow_heif
 import torch
 from PIL import Image, ImageOps
 from torch.nn import functional as F
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp"}
+pillow_heif.register_heif_opener()  # HEIC/HEIF (iPhone) photos open like JPEGs; Pillow reads AVIF itself
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".heic", ".heif", ".avif"}
 SPLITS = ("train", "val", "test")
 SPLIT_FRACTIONS = {"val": 0.1, "test": 0.1}  # train gets the rest
 MAX_IMAGE_PIXELS = 60_000_000  # a 60 MP phone photo is fine; larger is refused as a possible bomb
 # Formats other than JPEG decode at full size (no reduced-scale decoding): a 16 MP PNG is 48 MB as RGB,
 # where one just under 60 MP cost +445 MB and ~5 s a request. 16 MP still takes a 12 MP camera photo.
 MAX_FULL_DECODE_PIXELS = 16_000_000
+# A phone's HEIC/AVIF photo has no reduced-scale decoding either, but iPhones take 24 MP by default:
+# their cap is the 48 MP of a phone's largest sensor (about 150 MB of RGB while it is decoded).
+MAX_PHONE_FORMAT_PIXELS = 48_000_000
 # Longest side over shortest side. Only the centre square is classified, so a photo that much wider
 # than tall shows the model 1/8 of itself; ordinary photos are under 2.4:1 (21:9), phone panoramas
 # mostly under 8:1. Beyond it the photo is refused: a 100000x8 strip is a memory probe, not a meal.
 MAX_ASPECT_RATIO = 8
 # The decoders the app opens, by PIL format name (JPEG includes a phone's multi-picture MPO). Anything
 # else (TIFF, EPS, PSD, ...) is refused before its decoder runs.
-IMAGE_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP")
+IMAGE_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "HEIF", "AVIF")
 
 
 class UnusableImage(ValueError):
@@ -54,7 +60,8 @@ def _check_shape(image: Image.Image) -> None:
     """Refuse, from the header alone, what would cost too much memory or time to decode."""
     width, height = image.size
     reducible = image.format in ("JPEG", "MPO")  # libjpeg decodes at 1/2, 1/4, 1/8 scale (draft)
-    cap = MAX_IMAGE_PIXELS if reducible else MAX_FULL_DECODE_PIXELS
+    phone = image.format in ("HEIF", "AVIF")
+    cap = MAX_IMAGE_PIXELS if reducible else MAX_PHONE_FORMAT_PIXELS if phone else MAX_FULL_DECODE_PIXELS
     if width * height > cap:
         raise ImageTooLarge(
             f"사진이 너무 큽니다 ({width}x{height}). The photo is {width}x{height} pixels, over the "

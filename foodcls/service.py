@@ -4,6 +4,7 @@ The UI, the bench and the tests call `read_photo` and `classify` with keyword ar
 `Classification` back; what the page shows is made from it in ui.py.
 """
 
+import math
 import os
 import time
 from dataclasses import dataclass
@@ -25,6 +26,10 @@ MAX_PHOTO_SIDE = 256  # big JPEGs decode at a reduced scale, no smaller than thi
 
 class PhotoError(ValueError):
     """The upload is not a usable photo; the message says why, in Korean and English."""
+
+
+class UnknownDish(LookupError):
+    """No dish with this class id in the nutrition table; the message says so, in Korean and English."""
 
 
 @dataclass(frozen=True)
@@ -156,3 +161,41 @@ def heat_map(*, store: RunStore, photo: Image.Image, model_id: str, class_index:
     """Where the model looked for one class: the photo with its Grad-CAM heat map (256 x 256)."""
     classifier, _ = store.classifier(model_id)
     return predict.grad_cam(classifier, photo, class_index)
+
+
+def facts_json(facts: nutrition.Facts) -> dict:
+    """Nutrition facts as JSON types: names, source, portion (grams and servings), the values per
+    portion and per 100 g by nutrient column (null where the source did not analyse it), units."""
+
+    def number(value):
+        return None if value is None or not math.isfinite(value) else float(value)
+
+    return {
+        "class_id": facts.class_id,
+        "name_ko": facts.dish.name_ko,
+        "name_en": facts.dish.name_en,
+        "label": facts.dish.label,
+        "has_data": facts.has_data,
+        **{key: getattr(facts, key) for key in ("source", "food_code", "year", "source_name", "match", "basis")},
+        "serving_g": number(facts.serving_g),
+        "grams": number(facts.grams),
+        "servings": number(facts.servings),
+        "per_portion": {column: number(facts.per_portion.get(column)) for column in nutrition.NUTRIENT_NAMES},
+        "per_100g": {column: number(facts.per_100g.get(column)) for column in nutrition.NUTRIENT_NAMES},
+        "units": {column: unit for column, _, unit in nutrition.NUTRIENTS},
+        "source_line": facts.source_line,
+        "note": facts.note,
+    }
+
+
+def dish_facts(
+    *, table: nutrition.NutritionTable, class_id: str, grams: float | None = None, servings: float | None = None
+) -> dict:
+    """The nutrition of one dish by class id, for `grams` or `servings` (default one serving of the
+    source), as `facts_json` gives it: what the page shows for a corrected dish and /nutrition serves.
+
+    Raises UnknownDish for a class id not in the table, ValueError (ko+en) for a portion out of range."""
+    nutrition.check_portion(grams, servings)
+    if not isinstance(class_id, str) or class_id not in table:
+        raise UnknownDish(texts.both("no_such_dish", class_id=class_id))
+    return facts_json(table.facts(class_id, grams=grams, servings=servings))

@@ -28,6 +28,15 @@ LABELS = {
     "split": ("데이터", "Split"),
     "log": ("로그 눈금", "Log scale"),
     "gradnorm_model": ("기울기 크기: 모델", "Gradient norms of"),
+    "correct_top": ("맞는 음식 고르기", "Pick the right dish"),
+    "correct_all": ("다른 음식 찾기 (한국어·영어)", "Another dish (search in Korean or English)"),
+    "grams": ("양 (그램)", "Portion in grams"),
+    "add_to_meal": ("식사에 추가", "Add to meal"),
+    "meal": ("내 식사", "My meal"),
+    "meal_dishes": ("식사의 음식과 합계", "Dishes in the meal and the total"),
+    "meal_pick": ("뺄 음식", "Dish to remove"),
+    "meal_remove": ("빼기", "Remove"),
+    "meal_clear": ("모두 지우기", "Clear all"),
 }
 MESSAGES = {
     "no_photo": ("사진이 없습니다.", "No photo: take a webcam snapshot or upload a meal photo first."),
@@ -51,6 +60,22 @@ MESSAGES = {
     ),
     "model_line": ("", "Model **{name}** from {source} · inference {ms:.0f} ms"),
     "no_history": ("학습 기록 없음:", "No training history for: {names}."),
+    "your_choice": ("직접 고른 음식.", "Your choice."),
+    "model_said": ("", "모델의 답 · The model said: {label} ({p:.0%})."),
+    "no_such_dish": ("모르는 음식입니다.", "Unknown dish id {class_id!r}: pick a dish from the list."),
+    "pick_dish": ("먼저 음식을 고르세요.", "Pick a dish first: take a photo or choose one from the list."),
+    "meal_empty": ("식사에 담은 음식이 없습니다.", "No dishes in the meal yet: add one with 'Add to meal'."),
+    "meal_total": ("합계: 음식 {n}개, {kcal}", "Total: {n} dish(es), {kcal}."),
+    "meal_partial": (
+        "≥ 표시는 일부 음식에 값이 없다는 뜻입니다.",
+        "≥: some dishes have no value for this, so the real total is higher.",
+    ),
+    "meal_full": ("식사가 가득 찼습니다.", "A meal holds at most {n} dishes: remove one first."),
+    "meal_private": (
+        "식사 목록은 이 브라우저에만 저장되고 서버에는 남지 않습니다.",
+        "The meal is kept in this browser only, never on the server.",
+    ),
+    "meal_download": ("CSV 내려받기", "Download as CSV"),
 }
 
 

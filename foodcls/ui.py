@@ -1,11 +1,13 @@
 """The Gradio page: a classify tab and a curves tab, whose handlers are plain functions over service.py."""
 
+import uuid
+from dataclasses import dataclass
 from functools import partial
 
 import gradio as gr
 import pandas as pd
 
-from foodcls import curves, models, nutrition, service, texts
+from foodcls import curves, meal, models, nutrition, service, texts
 from foodcls.service import Classification, PhotoError
 from foodcls.store import ModelUnavailable, RunStore
 
@@ -33,7 +35,8 @@ def verdict(result: Classification) -> str:
 
 
 def classify_photo(store: RunStore, table: nutrition.NutritionTable, payload, run, threshold, servings, want_cam):
-    """The Classify button and the /classify API: (top dishes, nutrition facts, verdict, heat map)."""
+    """The Classify button and the /classify API: (top dishes, nutrition facts, verdict, heat map),
+    and the answer the correction starts from (a gr.State: not part of the API)."""
     path = payload.get("path") if isinstance(payload, dict) else payload
     try:
         photo = service.read_upload(path)
@@ -50,28 +53,254 @@ def classify_photo(store: RunStore, table: nutrition.NutritionTable, payload, ru
     labels = {dish.label: dish.probability for dish in result.top}
     # The heat map's box is shown or hidden by its checkbox (toggle_heat_map), so a classification
     # sends just its value: a component update costs Gradio ~3 ms of app CPU per request.
-    return labels, gr.Dataframe(value=facts, visible=not facts.empty), verdict(result), cam
+    return labels, gr.Dataframe(value=facts, visible=not facts.empty), verdict(result), cam, answer_of(result)
 
 
 def reclassify(store: RunStore, table: nutrition.NutritionTable, payload, run, threshold, servings, want_cam):
     """A changed setting re-runs the classification of the photo shown, if there is one."""
     if payload is None:
-        return gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        return (gr.skip(),) * 5
     return classify_photo(store, table, payload, run, threshold, servings, want_cam)
 
 
 def toggle_heat_map(store: RunStore, table: nutrition.NutritionTable, payload, run, threshold, servings, want_cam):
     """The Grad-CAM checkbox shows or hides the heat map's box, and re-runs the classification."""
-    *result, cam = reclassify(store, table, payload, run, threshold, servings, want_cam)
-    return *result, gr.Image(value=None if payload is None else cam, visible=want_cam)
+    *result, cam, answer = reclassify(store, table, payload, run, threshold, servings, want_cam)
+    return *result, gr.Image(value=None if payload is None else cam, visible=want_cam), answer
 
 
 def classify_new_photo(store: RunStore, table: nutrition.NutritionTable, payload, run, threshold, servings, want_cam):
     """A new photo is classified; a cleared one (the X, or switching between webcam and upload)
     clears the result instead of being an error."""
     if payload is None:
-        return None, gr.Dataframe(value=None, visible=False), "", None
+        return None, gr.Dataframe(value=None, visible=False), "", None, None
     return classify_photo(store, table, payload, run, threshold, servings, want_cam)
+
+
+# --- correction, portion and meal (issue #13) ------------------------------------------------------
+# The person can replace the model's dish by one of its top guesses or any dish the model knows, give
+# the portion in grams, and add the dish to a meal kept in their browser (gr.BrowserState) only.
+# `correction_controls` and `meal_panel` build the controls where they are called; the handlers are
+# plain functions over service.py and meal.py.
+
+
+@dataclass(eq=False)
+class Correction:
+    answer: gr.State  # answer_of(the last classification), or None
+    pick: gr.Radio  # the top guesses, one tap each
+    dish: gr.Dropdown  # every dish the model knows, searchable in Korean and English: the dish shown
+    grams: gr.Number  # the portion; the servings slider sets it to that many of the source's servings
+    add: gr.Button
+
+
+def answer_of(result: Classification) -> dict:
+    """What the correction needs of a classification, as JSON; a fresh id each time, so that a new
+    photo resets a correction even when the model answers the same."""
+    return {
+        "id": uuid.uuid4().hex,
+        "top": [[dish.class_id, dish.label, dish.probability] for dish in result.top],
+        "named": result.named,
+        "model_line": texts.both(
+            "model_line", name=result.model_name, source=result.weights_source, ms=result.inference_ms
+        ),
+    }
+
+
+def dish_choices(store: RunStore, table: nutrition.NutritionTable, run: str) -> list[tuple[str, str]]:
+    """(label, class id) of every dish the run knows; a label reads '라멘 · Ramen', so either
+    language filters the list. Every dish of the table when the run's config cannot be read."""
+    config = store.run_json(run, "config.json") or {}
+    return [(table.dish(c).label if c in table else c, c) for c in config.get("classes") or table.class_ids()]
+
+
+def default_grams(table: nutrition.NutritionTable, class_id: str, servings: float) -> float | None:
+    """The grams box for a newly chosen dish: `servings` of the source's serving (None without data)."""
+    serving_g = table.row(class_id)["serving_g"]
+    return None if serving_g is None else round(float(servings) * serving_g, 1)
+
+
+def dish_verdict(answer: dict | None, facts: nutrition.Facts) -> str:
+    """The markdown under the top dishes for the dish shown: the model's own answer, or the person's
+    choice beside what the model said; then what the values are."""
+    best_id, best_label, p = answer["top"][0] if answer else (None, None, 0.0)
+    if answer and answer["named"] and facts.class_id == best_id:
+        lines = [f"**{facts.dish.label}** ({p:.0%})"]
+    else:
+        said = " " + texts.both("model_said", label=best_label, p=p) if answer else ""
+        lines = [f"**{facts.dish.label}** · {texts.both('your_choice')}{said}"]
+    if answer:
+        lines.append(answer["model_line"])
+    lines.append(facts.source_line + ("\n\n" + texts.both("nutrition_note") if facts.has_data else ""))
+    return "\n\n".join(lines)
+
+
+def show_dish(table: nutrition.NutritionTable, answer, class_id: str, grams=None, servings=None):
+    """(nutrition facts, verdict) of a dish for a portion; a portion out of range is a warning (ko+en)
+    and leaves the page as it was."""
+    try:
+        facts = table.facts(class_id, grams=grams, servings=servings)
+    except ValueError as error:
+        gr.Warning(str(error))
+        return gr.skip(), gr.skip()
+    frame = nutrition.facts_frame(facts) if facts.has_data else pd.DataFrame()
+    return gr.Dataframe(value=frame, visible=facts.has_data), dish_verdict(answer, facts)
+
+
+def sync_correction(table: nutrition.NutritionTable, answer, servings):
+    """A new classification (or a cleared photo) resets the choices to the model's answer."""
+    if not answer:
+        return gr.Radio(choices=[], value=None, visible=False), None, None
+    choices = [(f"{label} ({p:.0%})", class_id) for class_id, label, p in answer["top"]]
+    best = answer["top"][0][0] if answer["named"] and answer["top"][0][0] in table else None
+    return (
+        gr.Radio(choices=choices, value=best, visible=True),
+        best,
+        None if best is None else default_grams(table, best, servings),
+    )
+
+
+def choose_dish(table: nutrition.NutritionTable, answer, class_id, servings):
+    """A tap on a top guess or a dish from the list: both show it, and its table for the servings."""
+    if class_id not in table:
+        return (gr.skip(),) * 5
+    in_top = answer is not None and class_id in [c for c, *_ in answer["top"]]
+    grams = default_grams(table, class_id, servings)
+    return class_id if in_top else None, class_id, grams, *show_dish(table, answer, class_id, servings=servings)
+
+
+def weigh(table: nutrition.NutritionTable, answer, class_id, grams, servings):
+    """A portion typed in grams scales the table of the dish shown (an empty box: the servings)."""
+    if class_id not in table:
+        return gr.skip(), gr.skip()
+    if grams is None:
+        return show_dish(table, answer, class_id, servings=servings)
+    return show_dish(table, answer, class_id, grams=grams)
+
+
+def serve(table: nutrition.NutritionTable, answer, class_id, servings):
+    """The servings slider: the grams box follows it, and the table scales."""
+    if class_id not in table:
+        return (gr.skip(),) * 3
+    return default_grams(table, class_id, servings), *show_dish(table, answer, class_id, servings=servings)
+
+
+def nutrition_api(table: nutrition.NutritionTable, class_id, grams=None, servings=None) -> dict:
+    """The /nutrition API: service.dish_facts, its errors as messages (ko+en) instead of tracebacks."""
+    try:
+        return service.dish_facts(table=table, class_id=class_id, grams=grams, servings=servings)
+    except (service.UnknownDish, ValueError) as error:
+        raise gr.Error(str(error), print_exception=False) from None
+
+
+def meal_view(table: nutrition.NutritionTable, items: list[dict]):
+    """The meal panel for a meal: (table, summary, the remove list, the CSV download link)."""
+    remove_choices = [
+        (f"{i}. {dish.dish.label} · {meal.portion_text(dish)}", i - 1)
+        for i, dish in enumerate(meal.facts(items, table), 1)
+    ]
+    link = ""
+    if items:
+        url = meal.data_url(meal.csv_text(items, table))
+        link = f'<a href="{url}" download="meal.csv">⬇ {texts.both("meal_download")}</a>'
+    return (
+        gr.Dataframe(value=meal.frame(items, table), visible=bool(items)),
+        meal.summary(items, table),
+        gr.Dropdown(choices=remove_choices, value=None),
+        link,
+    )
+
+
+def load_meal(table: nutrition.NutritionTable, stored):
+    """The page opens with the meal this browser kept (checked: it may be old or edited)."""
+    items = meal.clean(stored, table)
+    return items, *meal_view(table, items)
+
+
+def add_to_meal(table: nutrition.NutritionTable, stored, class_id, grams, servings):
+    """'Add to meal': the dish shown, for the grams in the box (or the servings when it is empty)."""
+    if class_id not in table:
+        gr.Warning(texts.both("pick_dish"))
+        return (gr.skip(),) * 5
+    try:
+        items = meal.add(
+            meal.clean(stored, table), table, class_id, grams=grams, servings=servings if grams is None else None
+        )
+    except ValueError as error:
+        gr.Warning(str(error))
+        return (gr.skip(),) * 5
+    return items, *meal_view(table, items)
+
+
+def remove_from_meal(table: nutrition.NutritionTable, stored, index):
+    if index is None:
+        return (gr.skip(),) * 5
+    items = meal.remove(meal.clean(stored, table), int(index))
+    return items, *meal_view(table, items)
+
+
+def clear_meal(table: nutrition.NutritionTable):
+    return [], *meal_view(table, [])
+
+
+def correction_controls(store: RunStore, table: nutrition.NutritionTable) -> Correction:
+    """The correction and portion controls, built where this is called (under the nutrition facts)."""
+    with gr.Group():
+        pick = gr.Radio([], value=None, label=I18N("correct_top"), visible=False)
+        dish = gr.Dropdown(
+            dish_choices(store, table, models.DEPLOYED_MODEL), value=None, filterable=True, label=I18N("correct_all")
+        )
+    with gr.Row(equal_height=True):
+        grams = gr.Number(value=None, label=I18N("grams"), scale=2)
+        add = gr.Button(I18N("add_to_meal"), variant="secondary", scale=1)
+    return Correction(gr.State(None), pick, dish, grams, add)
+
+
+def wire_correction(store, table, c: Correction, *, run, servings, facts, verdict) -> None:
+    """The correction's events, and the /nutrition API (nutrition of a dish by class id)."""
+    private = {"api_visibility": "private"}
+    c.answer.change(partial(sync_correction, table), [c.answer, servings], [c.pick, c.dish, c.grams], **private)
+    chosen = [c.pick, c.dish, c.grams, facts, verdict]
+    c.pick.input(partial(choose_dish, table), [c.answer, c.pick, servings], chosen, **private)
+    c.dish.input(partial(choose_dish, table), [c.answer, c.dish, servings], chosen, **private)
+    gr.on(
+        [c.grams.submit, c.grams.blur],
+        partial(weigh, table),
+        [c.answer, c.dish, c.grams, servings],
+        [facts, verdict],
+        trigger_mode="always_last",
+        **private,
+    )
+    servings.release(partial(serve, table), [c.answer, c.dish, servings], [c.grams, facts, verdict], **private)
+    run.change(lambda model_id: gr.Dropdown(choices=dish_choices(store, table, model_id)), run, c.dish, **private)
+
+    def nutrition_endpoint(class_id: str, grams: float | None = None, servings: float | None = None) -> dict:
+        """Nutrition facts of one dish by class id, for grams or servings (default: one serving)."""
+        return nutrition_api(table, class_id, grams, servings)
+
+    gr.api(nutrition_endpoint, api_name="nutrition")
+
+
+def meal_panel(demo: gr.Blocks, table: nutrition.NutritionTable, c: Correction, servings) -> None:
+    """The meal: its dishes and total, remove one, clear all, download as CSV; kept in the browser."""
+    stored = gr.BrowserState([], storage_key="foodcls-meal")
+    with gr.Accordion(I18N("meal"), open=True, elem_id="meal"):
+        shown = gr.Dataframe(label=I18N("meal_dishes"), visible=False, interactive=False, wrap=True)
+        summary = gr.Markdown()
+        with gr.Row():
+            pick = gr.Dropdown([], value=None, label=I18N("meal_pick"), scale=3)
+            remove = gr.Button(I18N("meal_remove"), scale=1)
+            clear = gr.Button(I18N("meal_clear"), variant="stop", scale=1)
+        link = gr.HTML(js_on_load=None, padding=True)
+        gr.Markdown(texts.both("meal_private"))
+    view = [stored, shown, summary, pick, link]
+    private = {"api_visibility": "private"}
+    demo.load(partial(load_meal, table), stored, view, **private)
+    c.add.click(partial(add_to_meal, table), [stored, c.dish, c.grams, servings], view, **private)
+    remove.click(partial(remove_from_meal, table), [stored, pick], view, **private)
+    clear.click(partial(clear_meal, table), None, view, **private)
+
+
+# --- end of correction, portion and meal -----------------------------------------------------------
 
 
 class CurvesData:
@@ -152,14 +381,15 @@ def build_app(store: RunStore, nutrition_table: nutrition.NutritionTable) -> gr.
                     top = gr.Label(num_top_classes=service.TOP_K, label=I18N("top"))
                     verdict_box = gr.Markdown()
                     facts = gr.Dataframe(label=I18N("nutrition"), visible=False, interactive=False)
+                    correction = correction_controls(store, nutrition_table)
                     cam = gr.Image(label=I18N("heatmap"), visible=False, interactive=False)
             inputs = [
                 photo,
                 *service.api_inputs(model_id=run, threshold=threshold, servings=servings, heat_map=want_cam),
             ]
-            outputs = [top, facts, verdict_box, cam]
+            outputs = [top, facts, verdict_box, cam, correction.answer]
             button.click(partial(classify_photo, *request), inputs, outputs, api_name="classify", preprocess=False)
-            for control in (run.change, threshold.release, servings.release):
+            for control in (run.change, threshold.release):
                 control(partial(reclassify, *request), inputs, outputs, preprocess=False, api_visibility="private")
             want_cam.change(
                 partial(toggle_heat_map, *request), inputs, outputs, preprocess=False, api_visibility="private"
@@ -172,6 +402,10 @@ def build_app(store: RunStore, nutrition_table: nutrition.NutritionTable) -> gr.
                 api_visibility="private",
                 trigger_mode="always_last",
             )
+            wire_correction(
+                store, nutrition_table, correction, run=run, servings=servings, facts=facts, verdict=verdict_box
+            )
+            meal_panel(demo, nutrition_table, correction, servings)
         with gr.Tab(I18N("tab_curves")):
             with gr.Row():
                 chosen = gr.CheckboxGroup(STUDY_NAMES, value=STUDY_NAMES, label=I18N("curve_models"))

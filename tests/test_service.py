@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 from helpers import FOOD_DATA, ROOT, dish_photo, save
 from PIL import Image
@@ -58,3 +59,43 @@ def test_the_deployed_model_puts_a_real_photo_in_its_top_three():
         result = service.classify(store=store, table=TABLE, photo=photo, model_id="efficientnet_lite0", threshold=0.0)
         hits += TABLE.dish(relative.split("/")[0]).label in [dish.label for dish in result.top]
     assert hits >= 17  # top-3 on held-out photos; the card reports the rate on the whole test split
+
+
+def test_dish_facts_gives_a_dish_for_grams_or_servings_as_json():
+    one = service.dish_facts(table=TABLE, class_id="pho")
+    assert one["label"] == "쌀국수 · Pho" and one["grams"] == 600.0 and one["servings"] == 1.0
+    assert one["per_portion"]["energy_kcal"] == TABLE.row("pho")["energy_kcal"] and one["units"]["sodium_mg"] == "mg"
+    half = service.dish_facts(table=TABLE, class_id="pho", grams=300)
+    assert half["servings"] == 0.5 and half["per_portion"]["energy_kcal"] == pytest.approx(
+        one["per_portion"]["energy_kcal"] / 2
+    )
+    two = service.dish_facts(table=TABLE, class_id="pho", servings=2)
+    assert two["grams"] == 1200.0 and two["per_100g"] == one["per_100g"]
+    assert json.loads(json.dumps(two, allow_nan=False)) == two  # plain JSON, no NaN
+    assert service.dish_facts(table=TABLE, class_id="ramen")["per_portion"]["sugars_g"] is None  # not analysed
+    none = service.dish_facts(table=TABLE, class_id="takoyaki")
+    assert none["has_data"] is False and none["per_portion"]["energy_kcal"] is None
+
+
+def test_dish_facts_refuses_an_unknown_dish_and_a_bad_portion_in_both_languages():
+    with pytest.raises(service.UnknownDish, match="모르는 음식.*Unknown dish id 'pizzza'"):
+        service.dish_facts(table=TABLE, class_id="pizzza")
+    with pytest.raises(ValueError, match="그램.*at most 5000 g"):
+        service.dish_facts(table=TABLE, class_id="pho", grams=9000)
+    with pytest.raises(ValueError, match="not both"):
+        service.dish_facts(table=TABLE, class_id="pho", grams=100, servings=1)
+
+
+def test_heic_and_avif_photos_read_like_jpegs(tmp_path):
+    import pillow_heif
+
+    photo = dish_photo("ramen", size=64)
+    heic = tmp_path / "IMG_0001.HEIC"
+    pillow_heif.from_pillow(photo).save(heic, quality=95)  # made by the library itself, as an iPhone would
+    assert pillow_heif.is_supported(heic) and heic.read_bytes()[4:12] == b"ftypheic"  # a real HEIC file
+    avif = save(photo, tmp_path / "photo.avif", quality=95)
+    for path in (heic, avif):
+        read = service.read_photo(path)
+        assert read.mode == "RGB" and read.size == (64, 64)
+        mean = np.asarray(read, dtype=np.float32).mean(axis=(0, 1))
+        assert abs(mean - np.asarray(photo, dtype=np.float32).mean(axis=(0, 1))).max() < 8, path.name

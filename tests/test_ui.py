@@ -10,7 +10,7 @@ from gradio_client.exceptions import AppError
 from helpers import dish_photo, save
 from PIL import Image
 
-from foodcls import hub, nutrition, ui
+from foodcls import hub, nutrition, ui, uploads
 from foodcls.service import api_inputs
 from foodcls.store import RunStore
 
@@ -148,3 +148,58 @@ def test_an_uploaded_photo_is_still_classified_after_the_refusals(client, tmp_pa
 def test_a_threshold_out_of_range_is_refused_with_a_message(client, tmp_path, threshold):
     with pytest.raises(AppError, match="0에서 1"):
         classify(client, save(dish_photo("ramen"), tmp_path / "t.png"), threshold=threshold)
+
+
+def test_an_iphone_heic_photo_classifies_like_a_jpeg(client, tmp_path):
+    import pillow_heif
+
+    heic = tmp_path / "IMG_0042.HEIC"
+    pillow_heif.from_pillow(dish_photo("sushi")).save(heic, quality=95)
+    labels, facts, verdict, _ = classify(client, heic)
+    assert labels["label"] == "초밥 · Sushi" and "식품의약품안전처" in verdict
+
+
+def test_nutrition_api_gives_a_dish_by_id_for_grams_or_servings(client):
+    one = client.predict("pho", api_name="/nutrition")
+    assert one["label"] == "쌀국수 · Pho" and one["grams"] == TABLE.row("pho")["serving_g"]
+    half = client.predict("pho", 300, None, api_name="/nutrition")
+    assert half["servings"] == 0.5 and half["per_portion"]["energy_kcal"] == pytest.approx(
+        one["per_portion"]["energy_kcal"] / 2
+    )
+    assert client.predict("pho", None, 2, api_name="/nutrition")["grams"] == 1200
+    for args, message in [(("pizzza",), "Unknown dish id"), (("pho", 9000, None), "at most 5000 g")]:
+        with pytest.raises(AppError, match=message):
+            client.predict(*args, api_name="/nutrition")
+    assert client.predict("ramen", api_name="/nutrition")["per_portion"]["energy_kcal"] == 450.0  # still serving
+
+
+def test_correcting_the_dish_shows_its_table_and_says_what_the_model_said(tiny_weights, tmp_path):
+    store = RunStore(hub.WeightsSource(None, "unused", bundled=tiny_weights))
+    path = save(dish_photo("ramen"), uploads.own_upload_dir() / "meal.png")  # only uploads are read
+    *_, answer = ui.classify_photo(store, TABLE, path, "shallownet", 0.0, 1.0, False)
+    pick, dish, grams = ui.sync_correction(TABLE, answer, 1.0)
+    assert dish == "ramen" and grams == 550.0 and pick.value == "ramen" and len(pick.choices) == 3
+    radio, chosen, grams, facts, verdict = ui.choose_dish(TABLE, answer, "pho", 1.0)
+    assert radio is None and chosen == "pho" and grams == 600.0
+    assert "쌀국수 · Pho" in verdict and "The model said: 라멘 · Ramen" in verdict and "D000156" in verdict
+    assert facts.value["data"][1][1] == f"{TABLE.row('pho')['energy_kcal']:,.1f} kcal"
+    facts, verdict = ui.weigh(TABLE, answer, "pho", 300, 1.0)
+    assert facts.value["data"][0][1] == "300 g"
+
+
+def test_meal_handlers_add_remove_clear_and_refuse_a_bad_portion_without_a_traceback():
+    stored, shown, summary, remove_list, link = ui.add_to_meal(TABLE, [], "pho", 300.0, 1.0)
+    assert stored == [{"class_id": "pho", "grams": 300.0, "servings": None}] and "Total: 1 dish(es)" in summary
+    assert link.startswith('<a href="data:text/csv;charset=utf-8;base64,') and remove_list.choices[0][1] == 0
+    stored, *_ = ui.add_to_meal(TABLE, stored, "sushi", None, 2.0)
+    assert stored[-1] == {"class_id": "sushi", "grams": None, "servings": 2.0}
+    with pytest.warns(UserWarning, match="at most 5000 g"):
+        assert all(out is not None for out in ui.add_to_meal(TABLE, stored, "pho", 9000.0, 1.0))
+    with pytest.warns(UserWarning, match="Pick a dish first"):
+        ui.add_to_meal(TABLE, stored, None, None, 1.0)
+    stored, shown, summary, *_ = ui.remove_from_meal(TABLE, stored, 0)
+    assert [entry["class_id"] for entry in stored] == ["sushi"] and len(shown.value["data"]) == 2  # dish + total
+    stored, shown, summary, _, link = ui.clear_meal(TABLE)
+    assert stored == [] and "No dishes" in summary and link == ""
+    stored, *_ = ui.load_meal(TABLE, [{"class_id": "pho", "grams": 1e9}, "junk", {"class_id": "ramen", "servings": 1}])
+    assert stored == [{"class_id": "ramen", "grams": None, "servings": 1.0}]
