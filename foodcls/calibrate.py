@@ -25,7 +25,6 @@ from foodcls.predict import load_classifier
 
 MIN_PRECISION = 0.90  # of the photos of known dishes it names, at least this share right
 MAX_OUTSIDE_NAMED = 0.10  # of the photos of dishes it does not know, at most this share named
-THRESHOLDS = [round(0.05 * i, 2) for i in range(1, 20)]
 
 
 def fit_temperature(logits: torch.Tensor, labels: torch.Tensor) -> float:
@@ -35,26 +34,6 @@ def fit_temperature(logits: torch.Tensor, labels: torch.Tensor) -> float:
     best = grid[losses.argmin()].item()
     fine = torch.linspace(best * 0.97, best * 1.03, 61)
     return round(fine[torch.stack([F.cross_entropy(logits / t, labels) for t in fine]).argmin()].item(), 4)
-
-
-def coverage_curve(confidence: torch.Tensor, correct: torch.Tensor, outside: torch.Tensor) -> list[dict]:
-    """For each threshold: how many known-dish photos are named and how many of those are right,
-    and how many outside photos (labels the run does not know) are named."""
-    rows = []
-    known = ~outside
-    for threshold in THRESHOLDS:
-        named = confidence >= threshold
-        rows.append(
-            {
-                "threshold": threshold,
-                "known": int(known.sum()),
-                "named": int((named & known).sum()),
-                "named_right": int((named & known & correct).sum()),
-                "outside": int(outside.sum()),
-                "outside_named": int((named & outside).sum()),
-            }
-        )
-    return rows
 
 
 def choose_threshold(curve: list[dict]) -> tuple[float, bool]:
@@ -73,29 +52,6 @@ def choose_threshold(curve: list[dict]) -> tuple[float, bool]:
     return (precise[0] if precise else curve[-1])["threshold"], False
 
 
-def real_photo_logits(classifier, root: Path) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
-    """(logits, labels with -1 for folders the run does not know, relative paths) of every photo."""
-    logits, labels, paths = [], [], []
-    for folder, files in data.list_class_folders(root).items():
-        label = classifier.classes.index(folder) if folder in classifier.classes else -1
-        for path in files:
-            logits.append(classifier.logits(data.open_rgb(path, classifier.decode_size)))
-            labels.append(label)
-            paths.append(f"{folder}/{path.name}")
-    return torch.stack(logits), torch.tensor(labels), paths
-
-
-def real_photo_report(logits: torch.Tensor, labels: torch.Tensor, classes: list[str], temperature: float) -> dict:
-    """Top-1/top-3/top-5 over the photos of known dishes (with counts), and the coverage curve."""
-    known = labels >= 0
-    known_logits, known_labels = logits[known], labels[known]
-    top5 = known_logits.topk(min(5, len(classes)), dim=1).indices
-    hits = {k: int((top5[:, :k] == known_labels.unsqueeze(1)).any(1).sum()) for k in (1, 3, 5)}
-    confidence, predicted = (logits / temperature).softmax(1).max(1)
-    curve = coverage_curve(confidence, predicted == labels, ~known)
-    return {"n_known": int(known.sum()), "n_outside": int((~known).sum()), "hits": hits, "curve": curve}
-
-
 def validation_logits(run_dir: Path, data_dir: Path) -> tuple[torch.Tensor, torch.Tensor]:
     """Float32 logits (flip TTA) of the run's validation split, prepared as the run sees photos."""
     model, config = runs.load_run(run_dir)
@@ -112,11 +68,13 @@ def calibrate(run_dir: Path, data_dir: Path, real_dir: Path) -> dict:
     val_logits, val_labels = validation_logits(run_dir, data_dir)
     temperature = fit_temperature(val_logits, val_labels)
     val_confidence, val_predicted = (val_logits / temperature).softmax(1).max(1)
-    val_curve = coverage_curve(val_confidence, val_predicted == val_labels, torch.zeros_like(val_labels, dtype=bool))
+    val_curve = evaluate.coverage_curve(
+        val_confidence, val_predicted == val_labels, torch.zeros_like(val_labels, dtype=bool)
+    )
 
     classifier = load_classifier(run_dir)
-    real_logits, real_labels, _ = real_photo_logits(classifier, real_dir)
-    real = real_photo_report(real_logits, real_labels, classifier.classes, temperature)
+    real_logits, real_labels, _ = evaluate.photo_folder_logits(classifier, real_dir)
+    real = evaluate.real_photo_report(real_logits, real_labels, classifier.classes, temperature)
     threshold, meets_bounds = choose_threshold(real["curve"])
 
     config = runs.read_json(Path(run_dir) / "config.json")
@@ -183,8 +141,8 @@ def main(argv=None) -> None:
     real, chosen = result["real"], next(r for r in result["real"]["curve"] if r["threshold"] == result["threshold"])
     print(f"temperature {result['temperature']} (val NLL {result['val_nll_before']} -> {result['val_nll_after']})")
     print(
-        f"real photos of known dishes: top-1 {real['hits'][1]} of {real['n_known']}, top-3 {real['hits'][3]}, "
-        f"top-5 {real['hits'][5]}"
+        f"real photos of known dishes: top-1 {real['hits']['top1']} of {real['n_known']}, top-3 {real['hits']['top3']}, "
+        f"top-5 {real['hits']['top5']}"
     )
     print(
         f"threshold {result['threshold']} (meets bounds: {result['threshold_meets_bounds']}): names "

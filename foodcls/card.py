@@ -113,7 +113,7 @@ def real_photo_section(weights: Path, run: str) -> str:
         f"{calibration['real_photos']}: real meal photos at normal resolution, none from Food-101; {n} photos of "
         f"dishes the run knows and {real['n_outside']} of others (dishes it does not know, non-food).\n\n"
         f"| top-1 | top-3 | top-5 |\n|---:|---:|---:|\n"
-        f"| {share(hits['1'], n)} | {share(hits['3'], n)} | {share(hits['5'], n)} |\n\n"
+        f"| {share(hits['top1'], n)} | {share(hits['top3'], n)} | {share(hits['top5'], n)} |\n\n"
         f"Calibration: temperature {calibration['temperature']} fitted on the validation split (NLL "
         f"{calibration['val_nll_before']} -> {calibration['val_nll_after']}); threshold {threshold:.0%} on the calibrated "
         f"top probability, chosen on these photos ({'meets' if calibration['threshold_meets_bounds'] else 'misses'} "

@@ -13,20 +13,9 @@ from pathlib import Path
 
 import torch
 
-from foodcls import data, runs
+from foodcls import data, predict, runs, service
 
-
-def with_mirror_images(inputs: torch.Tensor) -> torch.Tensor:
-    """Flip test-time augmentation: the batch followed by its mirror images, to run as one batch."""
-    return torch.cat([inputs, inputs.flip(3)])
-
-
-def tta_logits(model, inputs: torch.Tensor, tta_flip: bool) -> torch.Tensor:
-    """Float32 logits of `inputs`; with `tta_flip`, averaged with those of the mirror images."""
-    if not tta_flip:
-        return model(inputs).float()
-    plain, mirrored = model(with_mirror_images(inputs)).float().chunk(2)
-    return (plain + mirrored) / 2
+THRESHOLDS = [round(0.05 * i, 2) for i in range(1, 20)]  # the coverage curve's steps
 
 
 @torch.inference_mode()
@@ -37,7 +26,7 @@ def predict_logits(model, images: torch.Tensor, mean, std, device, tta_flip: boo
     for batch in images.split(batch_size):
         inputs = data.normalize(batch.to(device), mean, std)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-            outputs.append(tta_logits(model, inputs, tta_flip).cpu())
+            outputs.append(predict.tta_logits(model, inputs, tta_flip).cpu())
     return torch.cat(outputs)
 
 
@@ -77,8 +66,69 @@ def choose_input_size(model, config: dict, image_set: data.ImageSet, sizes: list
     return max(sizes, key=lambda size: (scores[size], -size)), scores
 
 
+def coverage_curve(confidence: torch.Tensor, correct: torch.Tensor, outside: torch.Tensor) -> list[dict]:
+    """For each threshold: how many known-dish photos are named and how many of those are right,
+    and how many outside photos (labels the run does not know) are named."""
+    rows = []
+    known = ~outside
+    for threshold in THRESHOLDS:
+        named = confidence >= threshold
+        rows.append(
+            {
+                "threshold": threshold,
+                "known": int(known.sum()),
+                "named": int((named & known).sum()),
+                "named_right": int((named & known & correct).sum()),
+                "outside": int(outside.sum()),
+                "outside_named": int((named & outside).sum()),
+            }
+        )
+    return rows
+
+
+def photo_folder_logits(classifier, root: Path) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+    """(logits, labels with -1 for folders the run does not know, relative paths) of every photo."""
+    logits, labels, paths = [], [], []
+    for folder, files in data.list_class_folders(root).items():
+        label = classifier.classes.index(folder) if folder in classifier.classes else -1
+        for path in files:
+            logits.append(classifier.logits(service.read_photo(path)))  # decoded as the app decodes
+            labels.append(label)
+            paths.append(f"{folder}/{path.name}")
+    return torch.stack(logits), torch.tensor(labels), paths
+
+
+def real_photo_report(logits: torch.Tensor, labels: torch.Tensor, classes: list[str], temperature: float) -> dict:
+    """Top-1/top-3/top-5 over the photos of known dishes (with counts), and the coverage curve."""
+    known = labels >= 0
+    known_logits, known_labels = logits[known], labels[known]
+    top5 = known_logits.topk(min(5, len(classes)), dim=1).indices
+    hits = {f"top{k}": int((top5[:, :k] == known_labels.unsqueeze(1)).any(1).sum()) for k in (1, 3, 5)}
+    confidence, predicted = (logits / temperature).softmax(1).max(1)
+    curve = coverage_curve(confidence, predicted == labels, ~known)
+    return {"n_known": int(known.sum()), "n_outside": int((~known).sum()), "hits": hits, "curve": curve}
+
+
+def score_photo_folder(run_dir: Path, data_dir: Path) -> dict:
+    """Every photo of a class-folder set through the app's own path (`load_classifier(run).logits`):
+    top-1/3/5 as counts over the dishes the run knows, and, at the run's threshold, how many it names
+    (and how many of those rightly), with folders it does not know (`_not_food`, ...) as photos not to name."""
+    classifier = predict.load_classifier(run_dir)
+    logits, labels, _ = photo_folder_logits(classifier, data_dir)
+    report = real_photo_report(logits, labels, classifier.classes, classifier.config.get("temperature", 1.0))
+    threshold = classifier.config.get("threshold")
+    curve = report.pop("curve")
+    if threshold is not None:
+        report["at_threshold"] = next(row for row in curve if row["threshold"] == threshold)
+    return report
+
+
 def evaluate_run(run_dir: Path, data_dir: Path, split: str = "all") -> dict:
+    """Top-1/3/5, per-class and confusion on the run's test split (`split="test"`, as trained: float32)
+    or on any folder of its classes; a folder with others (real photos) goes to score_photo_folder."""
     model, config = runs.load_run(run_dir)
+    if split == "all" and set(data.list_class_folders(data_dir)) - set(config["classes"]):
+        return score_photo_folder(run_dir, data_dir)
     only = None
     if split == "test":
         only = set(data.read_manifest(Path(run_dir) / "split.json")["splits"]["test"])

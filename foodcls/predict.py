@@ -12,9 +12,22 @@ import torch
 from PIL import Image
 from torch import nn
 
-from foodcls import data, evaluate, runs, serving
+from foodcls import data, runs, serving
 
 GRAD_CAM_LOCK = threading.Lock()
+
+
+def with_mirror_images(inputs: torch.Tensor) -> torch.Tensor:
+    """Flip test-time augmentation: the batch followed by its mirror images, to run as one batch."""
+    return torch.cat([inputs, inputs.flip(3)])
+
+
+def tta_logits(model, inputs: torch.Tensor, tta_flip: bool) -> torch.Tensor:
+    """Float32 logits of `inputs`; with `tta_flip`, averaged with those of the mirror images."""
+    if not tta_flip:
+        return model(inputs).float()
+    plain, mirrored = model(with_mirror_images(inputs)).float().chunk(2)
+    return (plain + mirrored) / 2
 
 
 @dataclass
@@ -53,17 +66,12 @@ class Classifier:
         """What one request runs through the model: with flip TTA, the photo and its mirror image as
         one batch of two."""
         inputs = self.inputs(pixels, dtype)
-        return evaluate.with_mirror_images(inputs) if self.config["tta_flip"] else inputs
-
-    @property
-    def decode_size(self) -> int:
-        """The side a photo needs to be decoded at, at least (large JPEGs decode at reduced scale)."""
-        return self.config.get("source_size", self.config["input_size"])
+        return with_mirror_images(inputs) if self.config["tta_flip"] else inputs
 
     @torch.inference_mode()
     def logits_of_pixels(self, pixels: torch.Tensor) -> torch.Tensor:
         """Float32 logits for one photo already at the input size (see `pixels`), averaged over flip TTA."""
-        return evaluate.tta_logits(self.inference_model, self.inputs(pixels), self.config["tta_flip"])[0]
+        return tta_logits(self.inference_model, self.inputs(pixels), self.config["tta_flip"])[0]
 
     def logits(self, image: Image.Image) -> torch.Tensor:
         return self.logits_of_pixels(self.pixels(image))

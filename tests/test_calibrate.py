@@ -2,7 +2,7 @@
 
 import torch
 
-from foodcls import calibrate
+from foodcls import calibrate, evaluate
 
 
 def test_fit_temperature_recovers_the_temperature_that_made_overconfident_logits():
@@ -16,7 +16,7 @@ def test_coverage_curve_counts_named_right_and_outside_photos():
     confidence = torch.tensor([0.9, 0.7, 0.3, 0.8, 0.2])
     correct = torch.tensor([True, False, True, False, False])
     outside = torch.tensor([False, False, False, True, True])
-    row = next(r for r in calibrate.coverage_curve(confidence, correct, outside) if r["threshold"] == 0.5)
+    row = next(r for r in evaluate.coverage_curve(confidence, correct, outside) if r["threshold"] == 0.5)
     assert row == {"threshold": 0.5, "known": 3, "named": 2, "named_right": 1, "outside": 2, "outside_named": 1}
 
 

@@ -90,12 +90,16 @@ def test_score_counts_top1_top3_and_confusion():
     assert result["confusion"][0] == [1, 0, 1, 0]
 
 
-def test_evaluate_refuses_a_folder_with_classes_the_model_does_not_know(tiny_folder, tmp_path):
+def test_evaluate_scores_photos_of_unknown_classes_as_photos_not_to_name(tiny_folder, tmp_path, capsys):
     run = _train(tiny_folder, tmp_path / "w")
-    (tiny_folder / "purple").mkdir()
-    Image.new("RGB", (64, 64), (128, 0, 128)).save(tiny_folder / "purple" / "0.png")
-    with pytest.raises(SystemExit, match="purple"):
-        evaluate.main(["--model", str(run), "--data", str(tiny_folder)])
+    (tiny_folder / "_not_food").mkdir()
+    for i in range(3):
+        Image.new("RGB", (64 + i, 64), (128, 0, 128)).save(tiny_folder / "_not_food" / f"{i}.png")
+    capsys.readouterr()
+    evaluate.main(["--model", str(run), "--data", str(tiny_folder)])
+    result = json.loads(capsys.readouterr().out)
+    assert (result["n_known"], result["n_outside"]) == (36, 3)
+    assert result["hits"]["top1"] <= result["hits"]["top3"] == 36  # three classes: top-3 is every photo
 
 
 def test_training_stops_with_a_clear_message_on_a_bad_data_folder(tmp_path):
