@@ -1,5 +1,7 @@
 """foodcls web app: `python app.py` serves on 127.0.0.1:7860; `--share` for a public HTTPS link.
 
+The page and Gradio's API are at /, the plain JSON API (foodcls.api) at /api/v1, docs at /api/v1/docs.
+
 Works unchanged as a Hugging Face Space's app_file. GRADIO_SERVER_NAME / GRADIO_SERVER_PORT are
 honoured; FOODCLS_HUB_REPO / FOODCLS_HUB_REVISION (or the flags) choose the weights repository.
 """
@@ -8,7 +10,7 @@ import argparse
 import ctypes
 import os
 
-from foodcls import hub, models, nutrition, serving, ui, uploads
+from foodcls import api, hub, models, nutrition, serving, ui, uploads
 from foodcls.store import RunStore
 
 
@@ -36,18 +38,20 @@ def main() -> None:
     serving.configure_process()  # torch's process-wide switches, before any model is prepared
     store = RunStore(hub.WeightsSource.from_env(args.hub_repo, args.hub_revision))
     store.warm_up(models.DEPLOYED_MODEL)  # loads while Gradio starts; the other models load on first use
-    demo = ui.build_app(store, nutrition.NutritionTable.load())
+    table = nutrition.NutritionTable.load()
+    demo = ui.build_app(store, table)
     uploads.start_sweeper()  # every uploaded photo is deleted within ~70 s, answered or not
     demo.queue(default_concurrency_limit=4).launch(
         server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
         server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
         share=args.share,
-        max_file_size="10mb",
+        max_file_size=api.MAX_PHOTO_BYTES,  # 10 MB, as the JSON API's photos
         # Every API call without a session id opens a Gradio session, kept (default: up to 10,000) at
         # ~95 KB each here: 1,000 bounds that to ~100 MB. Nothing here needs an old session: every
         # answer sets all the outputs afresh.
         state_session_capacity=1000,
         i18n=ui.I18N,
+        app_kwargs={"routes": api.routes(store, table)},  # Gradio's FastAPI app serves /api/v1 too
     )
 
 

@@ -1,0 +1,409 @@
+"""The plain JSON API, served by `python app.py` next to the Gradio page, under /api/v1.
+
+    POST /api/v1/classify            multipart: photo (file), model, threshold, grams | servings
+    GET  /api/v1/dishes?model=       a run's classes with their Korean and English names
+    GET  /api/v1/nutrition/{dish_id}?grams= | servings=
+    GET  /api/v1/docs                the OpenAPI page (schema at /api/v1/openapi.json)
+
+One request, one JSON answer: no Gradio queue, no session, no event stream. The request layer is the
+page's (service.read_upload, service.classify, uploads.forget). Every refusal is a 4xx whose body is
+`{"error": "<Korean> <English>", "kind": ...}`, never a traceback. A body over MAX_BODY_BYTES is
+refused with 413 before it is read: at once when its Content-Length says so, else as soon as the
+bytes received pass the limit.
+
+app.py hands `routes(store, table)` to Gradio's FastAPI app (launch's `app_kwargs`), so the page,
+Gradio's own API and this one share one server and one port, on a Hugging Face Space too.
+"""
+
+import logging
+import math
+import tempfile
+import threading
+import time
+from typing import Annotated
+
+from fastapi import FastAPI, File, Form, Query, UploadFile
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Mount
+
+from foodcls import models, nutrition, runs, service, texts, uploads
+from foodcls.store import ModelUnavailable, RunStore, UnknownRun
+
+PREFIX = "/api/v1"
+MAX_PHOTO_BYTES = 10 * 1024 * 1024  # as the page's uploads (app.py's max_file_size)
+MAX_BODY_BYTES = MAX_PHOTO_BYTES + 64 * 1024  # the photo, the other fields and the multipart framing
+CONCURRENT_REQUESTS = 4  # classifications at once, as the Gradio queue's concurrency limit
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    """A refusal: an HTTP status, a ko+en message and a kind a client can branch on."""
+
+    def __init__(self, status: int, message: str, kind: str):
+        super().__init__(message)
+        self.status, self.message, self.kind = status, message, kind
+
+
+class BodyTooLarge(StarletteHTTPException):
+    """Raised from `receive` once the body passes the limit (an HTTPException, so that FastAPI's form
+    parsing lets it through instead of answering 400)."""
+
+    def __init__(self):
+        super().__init__(413, "body too large")
+
+
+TOO_LARGE = (
+    f"요청이 너무 큽니다. The request is too large: send a photo of at most {MAX_PHOTO_BYTES // (1024 * 1024)} MB."
+)
+
+
+def error_response(status: int, message: str, kind: str) -> JSONResponse:
+    return JSONResponse({"error": message, "kind": kind}, status_code=status)
+
+
+class BodyLimit:
+    """ASGI wrapper: 413 for a body over `limit` bytes, before it is read whole.
+
+    A Content-Length over the limit is answered without reading any of the body; a body without one
+    (chunked) is counted as it arrives and refused as soon as it passes the limit. The server then
+    closes the connection rather than read the rest."""
+
+    def __init__(self, app, limit: int = MAX_BODY_BYTES):
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        length = dict(scope.get("headers") or []).get(b"content-length")
+        if length is not None and (not length.strip().isdigit() or int(length) > self.limit):
+            return await error_response(413, TOO_LARGE, "too_large")(scope, receive, send)
+        received, started = 0, False
+
+        async def counted_receive():
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise BodyTooLarge()
+            return message
+
+        async def tracked_send(message):
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted_receive, tracked_send)
+        except BodyTooLarge:
+            if started:
+                raise
+            await error_response(413, TOO_LARGE, "too_large")(scope, receive, send)
+
+
+# --- the answers, as the OpenAPI page shows them ------------------------------------------------
+
+
+class DishScore(BaseModel):
+    class_id: str = Field(examples=["ramen"])
+    name_ko: str | None = Field(description="None: the dish has no row in the nutrition table", examples=["라멘"])
+    name_en: str | None = Field(examples=["Ramen"])
+    probability: float = Field(examples=[0.91])
+
+
+class NutritionFacts(BaseModel):
+    class_id: str
+    name_ko: str
+    name_en: str
+    has_data: bool = Field(description="false: the sources have no fitting row for this dish (values empty)")
+    grams: float | None = Field(description="the portion's weight")
+    servings: float | None = Field(description="the portion in the source's servings")
+    serving_g: float | None = Field(description="one source serving, in grams")
+    per_portion: dict[str, float | None] = Field(
+        description="energy_kcal, carbohydrate_g, protein_g, fat_g, sugars_g, sodium_mg, saturated_fat_g, "
+        "cholesterol_mg for the portion; null where the source did not analyse it"
+    )
+    per_100g: dict[str, float | None]
+    source: str = Field(examples=["MFDS", "USDA FNDDS", "none"])
+    food_code: str
+    year: str
+    source_name: str = Field(description="the cited source row's own name")
+    match: str = Field(description="same, closest, partial or none", examples=["same"])
+    basis: str = Field(description="what the source's values are per: serving or 100g")
+    source_line: str = Field(description="what the values are, in Korean and English")
+    note: str
+
+
+class Timings(BaseModel):
+    wait: float = Field(description="ms waiting for a free slot (at most 4 classifications run at once)")
+    decode: float = Field(description="ms reading and decoding the photo")
+    inference: float = Field(description="ms in the model")
+    total: float = Field(description="ms from the parsed request to the answer (the upload itself not counted)")
+
+
+class ClassifyAnswer(BaseModel):
+    model_id: str = Field(examples=["efficientnet_lite0"])
+    model_name: str = Field(examples=["EfficientNet-Lite0"])
+    weights_source: str = Field(description="the Hub repository and revision, or the bundled weights/")
+    threshold: float = Field(description="the threshold used")
+    named: bool = Field(description="the best dish's probability reached the threshold")
+    top: list[DishScore] = Field(description="the top 3 dishes, best first")
+    nutrition: NutritionFacts | None = Field(
+        description="the named dish's facts for the portion asked (default one serving); null when no dish is "
+        "named or the dish has no row in the table"
+    )
+    timings_ms: Timings
+
+
+class DishName(BaseModel):
+    class_id: str
+    name_ko: str | None
+    name_en: str | None
+
+
+class DishList(BaseModel):
+    model_id: str
+    dishes: list[DishName]
+
+
+class ErrorAnswer(BaseModel):
+    error: str = Field(description="what is wrong, in Korean then English")
+    kind: str = Field(
+        description="bad_photo, bad_parameter, unknown_model, unknown_dish, model_unavailable, too_large, "
+        "not_found, server_error"
+    )
+
+
+ERRORS = {
+    status: {"model": ErrorAnswer, "description": why}
+    for status, why in {
+        404: "unknown model or dish",
+        413: "body over 10 MB",
+        422: "not a usable photo, or a parameter out of range",
+        503: "the model cannot be served now",
+    }.items()
+}
+
+
+def _number(value: float | None) -> float | None:
+    return None if value is None or not math.isfinite(value) else value
+
+
+def facts_json(facts: nutrition.Facts) -> NutritionFacts:
+    return NutritionFacts(
+        class_id=facts.class_id,
+        name_ko=facts.dish.name_ko,
+        name_en=facts.dish.name_en,
+        has_data=facts.has_data,
+        grams=facts.grams,
+        servings=facts.servings,
+        serving_g=facts.serving_g,
+        per_portion={k: _number(v) for k, v in facts.per_portion.items()},
+        per_100g={k: _number(v) for k, v in facts.per_100g.items()},
+        source=facts.source,
+        food_code=facts.food_code,
+        year=facts.year,
+        source_name=facts.source_name,
+        match=facts.match,
+        basis=facts.basis,
+        source_line=facts.source_line,
+        note=facts.note,
+    )
+
+
+def run_threshold(config: dict) -> float:
+    """The run's own threshold (config.json `threshold`, when a number from 0 to 1), else the app's."""
+    value = config.get("threshold")
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1:
+        return float(value)
+    return service.DEFAULT_THRESHOLD
+
+
+def save_upload(photo: UploadFile) -> str:
+    """The upload copied into our own upload folder (uploads.own_upload_dir); its path."""
+    with tempfile.NamedTemporaryFile(dir=uploads.own_upload_dir(), prefix="api-", delete=False) as file:
+        try:
+            photo.file.seek(0)
+            copied = 0
+            while chunk := photo.file.read(1 << 20):
+                copied += len(chunk)
+                if copied > MAX_PHOTO_BYTES:
+                    raise ApiError(413, TOO_LARGE, "too_large")
+                file.write(chunk)
+        except BaseException:
+            file.close()
+            uploads.forget(file.name)
+            raise
+        return file.name
+
+
+def create_api(store: RunStore, table: nutrition.NutritionTable) -> FastAPI:
+    """The API as its own FastAPI app (routes() mounts it under /api/v1)."""
+    api = FastAPI(
+        title="foodcls API",
+        version="1",
+        description="Name the dish on a photo (top 3, Korean and English) with its reference nutrition facts. "
+        'Photos are deleted once answered. Errors are JSON: `{"error": "<Korean> <English>", "kind": ...}`.',
+        docs_url="/docs",
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    slots = threading.BoundedSemaphore(CONCURRENT_REQUESTS)
+
+    @api.exception_handler(ApiError)
+    async def refused(_request, error: ApiError):
+        return error_response(error.status, error.message, error.kind)
+
+    @api.exception_handler(RequestValidationError)
+    async def invalid(_request, error: RequestValidationError):
+        # Names the fields and what they should be; never echoes what was sent.
+        fields = sorted({".".join(str(part) for part in e["loc"][1:]) or str(e["loc"][0]) for e in error.errors()})
+        return error_response(
+            422,
+            f"요청 값이 올바르지 않습니다. Invalid request field(s): {', '.join(fields)} "
+            "(photo: a file; threshold, grams, servings: numbers).",
+            "bad_parameter",
+        )
+
+    @api.exception_handler(StarletteHTTPException)
+    async def http_error(_request, error: StarletteHTTPException):
+        if error.status_code == 413:
+            return error_response(413, TOO_LARGE, "too_large")
+        if error.status_code == 404:
+            return error_response(404, "찾을 수 없습니다. Not found: see /api/v1/docs.", "not_found")
+        return error_response(error.status_code, f"요청을 처리할 수 없습니다. {error.detail}", "bad_request")
+
+    @api.exception_handler(Exception)
+    async def crashed(_request, error: Exception):
+        log.exception("API request failed")
+        return error_response(500, "서버 오류입니다. The server failed on this request.", "server_error")
+
+    def check_model(model: str | None) -> str:
+        try:
+            return store.check_run(model or models.DEPLOYED_MODEL)
+        except UnknownRun as error:
+            raise ApiError(404, str(error), "unknown_model") from None
+
+    @api.post(
+        "/classify",
+        response_model=ClassifyAnswer,
+        responses=ERRORS,
+        summary="Name the dish on a photo, with its nutrition",
+    )
+    def classify(
+        photo: Annotated[
+            UploadFile | None, File(description="the meal photo (jpg, png, webp, ...; at most 10 MB)")
+        ] = None,
+        model: Annotated[
+            str | None, Form(description=f"run id (default {models.DEPLOYED_MODEL})", max_length=64)
+        ] = None,
+        threshold: Annotated[
+            float | None, Form(description=f"0 to 1; default the run's own, else {service.DEFAULT_THRESHOLD}")
+        ] = None,
+        grams: Annotated[
+            float | None, Form(description=f"portion in grams, above 0, at most {nutrition.MAX_GRAMS:g}")
+        ] = None,
+        servings: Annotated[
+            float | None,
+            Form(description=f"portion in servings, above 0, at most {nutrition.MAX_SERVINGS:g} (default 1)"),
+        ] = None,
+    ) -> ClassifyAnswer:
+        started = time.perf_counter()
+        run = check_model(model)
+        try:  # the cheap checks before the photo is touched
+            nutrition.check_portion(grams, servings)
+            if threshold is not None:
+                service.check_threshold(threshold)
+        except ValueError as error:
+            raise ApiError(422, str(error), "bad_parameter") from None
+        if photo is None:
+            raise ApiError(422, texts.both("no_photo"), "bad_photo")
+        path = save_upload(photo)
+        try:
+            waited = time.perf_counter()
+            with slots:
+                decoding = time.perf_counter()
+                image = service.read_upload(path)
+                decoded = time.perf_counter()
+                classifier, _ = store.classifier(run)
+                result = service.classify(
+                    store=store,
+                    table=table,
+                    photo=image,
+                    model_id=run,
+                    threshold=run_threshold(classifier.config) if threshold is None else threshold,
+                    servings=servings,
+                    grams=grams,
+                )
+        except service.PhotoError as error:
+            raise ApiError(422, str(error), "bad_photo") from None
+        except UnknownRun as error:
+            raise ApiError(404, str(error), "unknown_model") from None
+        except ModelUnavailable as error:
+            raise ApiError(503, str(error), "model_unavailable") from None
+        except ValueError as error:
+            raise ApiError(422, str(error), "bad_parameter") from None
+        finally:
+            uploads.forget(path)
+        return ClassifyAnswer(
+            model_id=result.model_id,
+            model_name=result.model_name,
+            weights_source=result.weights_source,
+            threshold=result.threshold,
+            named=result.named,
+            top=[DishScore(**vars(dish)) for dish in result.top],
+            nutrition=facts_json(result.nutrition) if result.nutrition is not None else None,
+            timings_ms=Timings(
+                wait=round((decoding - waited) * 1000, 2),
+                decode=round((decoded - decoding) * 1000, 2),
+                inference=round(result.inference_ms, 2),
+                total=round((time.perf_counter() - started) * 1000, 2),
+            ),
+        )
+
+    @api.get("/dishes", response_model=DishList, responses=ERRORS, summary="The dishes a model knows")
+    def dishes(
+        model: Annotated[str | None, Query(description=f"run id (default {models.DEPLOYED_MODEL})")] = None,
+    ) -> DishList:
+        run = check_model(model)
+        config = store.run_json(run, "config.json")
+        if config is None:
+            raise ApiError(
+                503, f"모델을 불러올 수 없습니다. Model {run} is unavailable right now.", "model_unavailable"
+            )
+        names = []
+        for class_id in config["classes"]:
+            known = table.dish(class_id) if class_id in table else None
+            names.append(DishName(class_id=class_id, name_ko=known and known.name_ko, name_en=known and known.name_en))
+        return DishList(model_id=run, dishes=names)
+
+    @api.get(
+        "/nutrition/{dish_id}",
+        response_model=NutritionFacts,
+        responses=ERRORS,
+        summary="A dish's nutrition facts for a portion",
+    )
+    def dish_nutrition(
+        dish_id: str,
+        grams: Annotated[float | None, Query(description=f"portion in grams, at most {nutrition.MAX_GRAMS:g}")] = None,
+        servings: Annotated[
+            float | None, Query(description=f"portion in servings, at most {nutrition.MAX_SERVINGS:g}")
+        ] = None,
+    ) -> NutritionFacts:
+        if dish_id not in table:
+            named = f" {dish_id}" if runs.CLASS_ID.match(dish_id) else ""
+            raise ApiError(404, f"음식을 알 수 없습니다. Unknown dish{named}: see /api/v1/dishes.", "unknown_dish")
+        try:
+            return facts_json(table.facts(dish_id, grams=grams, servings=servings))
+        except ValueError as error:
+            raise ApiError(422, str(error), "bad_parameter") from None
+
+    return api
+
+
+def routes(store: RunStore, table: nutrition.NutritionTable) -> list:
+    """The API mounted at /api/v1 behind the body limit: for `launch(app_kwargs={"routes": ...})`."""
+    return [Mount(PREFIX, app=BodyLimit(create_api(store, table)))]
