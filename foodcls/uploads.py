@@ -80,23 +80,47 @@ def resolve_upload(path, allowed_roots=None) -> Path:
     return real
 
 
-def open_upload(path, allowed_roots=None):
+class _Replaced(UploadRefused):
+    """The path was resolved to one regular file and opened as another (or as nothing): it was replaced
+    in between, as Gradio does when the same photo is uploaded again (it renames the new copy over the
+    old one, at the same sha256 path). Worth checking again from the start."""
+
+
+def open_upload(path, allowed_roots=None, attempts: int = 3):
     """resolve_upload, then the file opened for reading (binary), checked to be the file resolved.
 
     Opened without following a symlink and without blocking, and compared by inode with what was
     resolved: a file swapped for a symlink or a FIFO between the check and the open is refused too.
+    A regular file replaced by another between the two (the same photo uploaded again meanwhile) is
+    checked again from the start, up to `attempts` times in all.
     """
+    for _ in range(attempts - 1):
+        try:
+            return _open_checked(path, allowed_roots)
+        except _Replaced:
+            continue
+    try:
+        return _open_checked(path, allowed_roots)
+    except _Replaced:
+        raise UploadRefused() from None
+
+
+def _open_checked(path, allowed_roots):
     real = resolve_upload(path, allowed_roots)
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
     try:
         expected = real.stat()
         descriptor = os.open(real, flags)
+    except FileNotFoundError:
+        raise _Replaced() from None  # renamed over, or deleted: resolve_upload decides on the next try
     except OSError:
         raise UploadRefused() from None
     try:
         opened = os.fstat(descriptor)
-        if not stat.S_ISREG(opened.st_mode) or (opened.st_dev, opened.st_ino) != (expected.st_dev, expected.st_ino):
+        if not stat.S_ISREG(opened.st_mode):
             raise UploadRefused()
+        if (opened.st_dev, opened.st_ino) != (expected.st_dev, expected.st_ino):
+            raise _Replaced()
         if hasattr(os, "set_blocking"):
             os.set_blocking(descriptor, True)
         return os.fdopen(descriptor, "rb")

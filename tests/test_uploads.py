@@ -89,6 +89,29 @@ def test_dot_dot_traversal_out_of_the_upload_folder_is_refused(upload_dir):
     assert uploads.resolve_upload(f"{photo.parent}/../{photo.parent.name}/{photo.name}") == photo.resolve()
 
 
+def test_the_same_photo_uploaded_again_while_it_is_opened_is_still_read(upload_dir, monkeypatch):
+    # Gradio renames a new upload of the same bytes over the old one at the same sha256 path: a read
+    # between the check and the open met another inode and refused a good photo (16 users, one photo).
+    photo = gradio_style_upload(upload_dir, b"the same photo")
+    real_open, swaps = os.open, []
+
+    def open_after_a_reupload(path, flags, *args, **kwargs):
+        if Path(path) == photo.resolve() and len(swaps) < 2:
+            swaps.append(1)
+            again = upload_dir / f"tmp{len(swaps)}"
+            again.write_bytes(b"the same photo")
+            os.replace(again, photo)
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(uploads.os, "open", open_after_a_reupload)
+    with uploads.open_upload(photo) as opened:
+        assert opened.read() == b"the same photo"
+    assert len(swaps) == 2  # two replacements met, the third check and open agreed
+    swaps.clear()
+    with pytest.raises(uploads.UploadRefused, match="not an upload"):  # replaced on every try: refused, bounded
+        uploads.open_upload(photo, attempts=2)
+
+
 def test_a_symlink_inside_the_upload_folder_pointing_outside_is_refused(upload_dir, tmp_path):
     outside = tmp_path / "outside.png"
     outside.write_bytes(b"not an upload")
