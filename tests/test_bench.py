@@ -10,9 +10,10 @@ def test_quick_benchmark_writes_its_table_and_json(tiny_weights, tmp_path):
     assert "| ShallowNet (3 classes) |" in table and "| DeepNet10 (3 classes) |" in table
     result = json.loads((tmp_path / "bench.json").read_text())
     assert {"speedup_vs_naive", "pct_of_ceiling"} <= set(result["models"][0])
-    # both kinds of client were served every request, and the app answered a cold start
-    assert [s["client"] for s in result["served"]] == ["gradio_client", "http"]
+    # every kind of client (gradio_client, Gradio REST, the JSON API) was served every request; a cold start answered
+    assert [s["client"] for s in result["served"]] == ["gradio_client", "http", "json"]
     assert all(s["requests"] == 8 and s["requests_per_s"] > 0 for s in result["served"])
+    assert "| JSON API `POST /api/v1/classify` | 8 |" in table and "req/s vs the Gradio REST path" in table
     assert result["cold_start"]["first_classify_s"] > result["cold_start"]["bare_import_s"] > 0
 
 

@@ -58,13 +58,34 @@ def http_user(url: str, photo: Path, resources: ExitStack):
     return request
 
 
-def bench_served(users: int, requests: int, photo: Path) -> list[dict]:
+def json_user(url: str, photo: Path, resources: ExitStack):
+    """One user of the plain JSON API (foodcls.api): one multipart POST, one JSON answer, no session."""
+    import httpx
+
+    client = resources.enter_context(httpx.Client(timeout=60))
+    content = photo.read_bytes()
+    model, threshold, servings, _ = REQUEST_SETTINGS
+    fields = {"model": model, "threshold": threshold, "servings": servings}
+
+    def request():
+        answer = client.post(f"{url}api/v1/classify", files={"photo": (photo.name, content, "image/jpeg")}, data=fields)
+        if answer.raise_for_status().json()["model_id"] != model:
+            raise RuntimeError(f"classify failed: {answer.text[:300]}")
+
+    return request
+
+
+CLIENTS = (("gradio_client", gradio_client_user), ("http", http_user), ("json", json_user))
+
+
+def bench_served(users: int, requests: int, photo: Path, clients=CLIENTS) -> list[dict]:
     """Requests per second, p95 and the app's CPU per request, with concurrent users against
-    `python app.py`, once per kind of client. The clients share this machine's cores with the app,
+    `python app.py`, once per kind of client: gradio_client, Gradio's REST API as curl uses it
+    (http), and the plain JSON API (json). The clients share this machine's cores with the app,
     so a client that costs much CPU (gradio_client does) lowers what the app is measured to serve."""
     results = []
     with serve_app() as (url, process), ExitStack() as resources:
-        for name, make_user in (("gradio_client", gradio_client_user), ("http", http_user)):
+        for name, make_user in clients:
             make_user(url, photo, resources)()  # the model is loaded before the clock starts
             clients = [make_user(url, photo, resources) for _ in range(users)]
             cpu_before, started = process_cpu_seconds(process.pid), time.perf_counter()
