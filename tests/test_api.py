@@ -157,6 +157,29 @@ def test_the_openapi_schema_lists_the_endpoints_and_their_fields(client):
     assert client.get("/docs").status_code == 200
 
 
+def test_concurrent_requests_each_get_their_own_answer(client):
+    # No session to share (docs/upstream/gradio-shared-session-call.md): red is bibimbap, blue sushi.
+    from concurrent.futures import ThreadPoolExecutor
+
+    dishes = ["bibimbap", "sushi"] * 8
+
+    def ask(i):
+        return post(client, png_bytes(dish_photo(dishes[i], seed=100 + i))).json()["top"][0]["class_id"]
+
+    with ThreadPoolExecutor(8) as pool:
+        assert list(pool.map(ask, range(len(dishes)))) == dishes
+
+
+def test_the_app_does_not_start_gradios_cache_sweeper(tiny_weights):
+    # Gradio's delete_cache sweeper dies mid-upload (docs/upstream/gradio-delete-cache-race.md): the
+    # page must not ask for it, and app.py starts ours instead.
+    from foodcls import ui
+
+    store = RunStore(hub.WeightsSource(None, "unused", bundled=tiny_weights))
+    assert ui.build_app(store, TABLE).delete_cache is None
+    assert "uploads.start_sweeper()" in (ROOT / "app.py").read_text()
+
+
 # --- the body limit, at the ASGI level and through `python app.py` ------------------------------
 
 

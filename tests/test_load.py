@@ -18,11 +18,13 @@ from gradio_client import Client, handle_file
 from helpers import colour_photo
 
 from foodcls.launch import ROOT, serve_app
+from foodcls.models import MODEL_SPECS
 from foodcls.service import api_inputs
 
 ROUNDS = [(16, 4), (32, 4), (32, 4)]  # (users, requests per user): a warm-up round, then two the same
 DEADLINE_S = 60  # one request, queueing included; a request that never answers fails here
 MODELS = ["efficientnet_lite0", "shallownet"]
+NAMES = {model: MODEL_SPECS[model].name for model in MODELS}
 BAD_EVERY = 7  # every 7th request is a bad one
 # The first rounds grow the app once (worker threads, their buffers, sessions); the last round, as
 # many users and requests as the one before, may add little: 64 MB is what 128 leaked 512 px photos add.
@@ -79,7 +81,7 @@ def json_user(url: str):
         data = {"model": model, "threshold": 0.5, **settings}
         answer = client.post(f"{url}api/v1/classify", files={"photo": (path.name, path.read_bytes())}, data=data)
         body = answer.json()
-        if answer.status_code == 200 and len(body["top"]) == 3:
+        if answer.status_code == 200 and len(body["top"]) == 3 and body["model_id"] == model:  # its own answer
             return "ok", None
         return "error", f"{answer.status_code} {body.get('error')}"
 
@@ -93,13 +95,14 @@ def gradio_user(url: str):
         inputs = api_inputs(model_id=model, **{"threshold": 0.5, **settings})
         job = client.submit(handle_file(str(path)), *inputs, api_name="/classify")
         try:
-            labels, *_ = job.result(timeout=DEADLINE_S)
+            labels, _, verdict, _ = job.result(timeout=DEADLINE_S)
         except TimeoutError:
             job.cancel()
             return "timeout", None
         except Exception as error:  # AppError: the app's message
             return "error", str(error)
-        return ("ok", None) if len(labels["confidences"]) == 3 else ("error", repr(labels))
+        answered = len(labels["confidences"]) == 3 and f"**{NAMES[model]}**" in verdict  # its own model's answer
+        return ("ok", None) if answered else ("error", f"{labels!r} {verdict!r}")
 
     return request
 
