@@ -52,6 +52,9 @@ def main() -> None:
         state_session_capacity=1000,
         i18n=ui.I18N,
         app_kwargs={"routes": api.routes(store, table)},  # Gradio's FastAPI app serves /api/v1 too
+        # Python serves every path. With SSR (on by default on Spaces, GRADIO_SSR_MODE) a Node proxy
+        # in front passes only Gradio's own prefixes to Python, so /api/v1 would get Node's 404.
+        ssr_mode=False,
     )
 
 
