@@ -16,7 +16,6 @@ Gradio's own API and this one share one server and one port, on a Hugging Face S
 """
 
 import logging
-import math
 import tempfile
 import threading
 import time
@@ -118,6 +117,7 @@ class NutritionFacts(BaseModel):
     class_id: str
     name_ko: str
     name_en: str
+    label: str = Field(examples=["라멘 · Ramen"])
     has_data: bool = Field(description="false: the sources have no fitting row for this dish (values empty)")
     grams: float | None = Field(description="the portion's weight")
     servings: float | None = Field(description="the portion in the source's servings")
@@ -127,6 +127,7 @@ class NutritionFacts(BaseModel):
         "cholesterol_mg for the portion; null where the source did not analyse it"
     )
     per_100g: dict[str, float | None]
+    units: dict[str, str] = Field(description="each nutrient's unit: kcal, g or mg")
     source: str = Field(examples=["MFDS", "USDA FNDDS", "none"])
     food_code: str
     year: str
@@ -188,30 +189,9 @@ ERRORS = {
 }
 
 
-def _number(value: float | None) -> float | None:
-    return None if value is None or not math.isfinite(value) else value
-
-
 def facts_json(facts: nutrition.Facts) -> NutritionFacts:
-    return NutritionFacts(
-        class_id=facts.class_id,
-        name_ko=facts.dish.name_ko,
-        name_en=facts.dish.name_en,
-        has_data=facts.has_data,
-        grams=facts.grams,
-        servings=facts.servings,
-        serving_g=facts.serving_g,
-        per_portion={k: _number(v) for k, v in facts.per_portion.items()},
-        per_100g={k: _number(v) for k, v in facts.per_100g.items()},
-        source=facts.source,
-        food_code=facts.food_code,
-        year=facts.year,
-        source_name=facts.source_name,
-        match=facts.match,
-        basis=facts.basis,
-        source_line=facts.source_line,
-        note=facts.note,
-    )
+    """The facts as the page's /nutrition serves them (service.facts_json)."""
+    return NutritionFacts(**service.facts_json(facts))
 
 
 def run_threshold(config: dict) -> float:
@@ -397,7 +377,7 @@ def create_api(store: RunStore, table: nutrition.NutritionTable) -> FastAPI:
             named = f" {dish_id}" if runs.CLASS_ID.match(dish_id) else ""
             raise ApiError(404, f"음식을 알 수 없습니다. Unknown dish{named}: see /api/v1/dishes.", "unknown_dish")
         try:
-            return facts_json(table.facts(dish_id, grams=grams, servings=servings))
+            return NutritionFacts(**service.dish_facts(table=table, class_id=dish_id, grams=grams, servings=servings))
         except ValueError as error:
             raise ApiError(422, str(error), "bad_parameter") from None
 

@@ -67,7 +67,8 @@ def test_grams_a_threshold_above_the_best_and_a_dish_without_data(client):
     assert unsure["named"] is False and unsure["nutrition"] is None and unsure["threshold"] == 1.0
     assert len(unsure["top"]) == 3  # the guesses stay, marked as not named
     takoyaki = client.get("/nutrition/takoyaki").json()
-    assert takoyaki["has_data"] is False and takoyaki["per_portion"] == {} and takoyaki["match"] == "none"
+    assert takoyaki["has_data"] is False and takoyaki["match"] == "none"
+    assert set(takoyaki["per_portion"].values()) == {None} and takoyaki["units"]["energy_kcal"] == "kcal"
 
 
 def test_without_a_threshold_the_runs_own_is_used_else_the_apps(client):
