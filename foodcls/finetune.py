@@ -38,7 +38,7 @@ RECIPE = {
     "nesterov": True,
     "weight_decay": 5e-5,
     "schedule": "onecycle",
-    "epochs": 8,
+    "epochs": 4,
     "batch_size": 128,
     "min_scale": 0.35,
     "label_smoothing": 0.1,
@@ -187,6 +187,7 @@ def main(argv=None) -> None:
     work = args.work or args.out.with_name(args.out.name + ".work")
     work.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(args.seed)
+    torch.set_flush_denormal(True)  # denormal floats cost CPUs many times a normal multiply
 
     image_set = data.load_image_set(args.data, recipe["source_size"])
     if image_set.skipped:
