@@ -46,7 +46,7 @@ def main() -> None:
         # ~95 KB each here: 1,000 bounds that to ~100 MB. Nothing here needs an old session: every
         # answer sets all the outputs afresh.
         state_session_capacity=1000,
-        i18n=ui.I18N,
+        **ui.launch_options(),
     )
 
 
