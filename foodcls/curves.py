@@ -92,16 +92,14 @@ def grad_norm_figure(name: str, history: list[dict], y_range: list[float] | None
             )
         )
     figure.update_layout(
-        title={
-            **TITLE,
-            "text": f"{name}: 층별 기울기 크기 gradient norm per layer<br>(색: 입력 → 출력 colour: input → output)",
-        },
+        title={**TITLE, "text": f"{name}: 층별 기울기 크기 gradient norm per layer"},
+        legend_title_text="색 colour: 입력 input → 출력 output",
         xaxis_title="에포크 epoch",
         yaxis_title="기울기 크기 gradient norm (log)",
         yaxis_type="log",
         yaxis_range=y_range,
         legend={"orientation": "h", "y": -0.25},
-        margin={"t": 70, "l": 10, "r": 10},
+        margin={"t": 50, "l": 10, "r": 10},
     )
     return figure
 

@@ -38,6 +38,7 @@ LABELS = {
     "metric": ("지표", "Metric"),
     "split": ("데이터", "Split"),
     "log": ("로그 눈금", "Log scale"),
+    "scroll_hint": ("← 표를 옆으로 밀면 나머지 열이 보입니다 →", "← Swipe the table sideways for more columns →"),
     "gradnorm_model": ("기울기 크기를 볼 모델", "Gradient norms of"),
 }
 # Gradio's own strings, by Gradio's translation keys (gradio/templates/frontend/assets/<lang>-*.js).

@@ -38,8 +38,9 @@ CSS = """
 #verdict h2 { margin: 0 0 0.25em; }
 /* Gradio's empty-label placeholder is a div with an aria-label and no role (axe: aria-prohibited-attr) */
 #top .empty[aria-label] { display: none; }
-/* a table wider than a phone scrolls sideways with its scroll bar always shown */
-.table-wrap { overflow-x: scroll !important; }
+/* a table wider than a phone scrolls sideways: phones hide scroll bars, so a line under it says so */
+.scroll-hint { display: none; }
+@media (max-width: 640px) { .scroll-hint { display: block; } }
 footer a, footer button, .tab-container button.selected { color: var(--body-text-color) !important; }
 """
 # Keyboard: Enter or Space on the photo's drop area opens the file chooser, as a click does (in
@@ -252,7 +253,14 @@ def result_column():
     """The answer, headline first; returns (top, facts, verdict, heat map, details)."""
     verdict_box = gr.Markdown(elem_id="verdict")
     top = gr.Label(num_top_classes=service.TOP_K, label=I18N("top"), show_heading=False, elem_id="top")
-    facts = gr.Dataframe(label=I18N("nutrition"), visible=False, interactive=False, wrap=True, elem_id="facts")
+    facts = gr.Dataframe(
+        label=I18N("nutrition"),
+        visible=False,
+        interactive=False,
+        wrap=True,
+        column_widths=["40%", "30%", "30%"],
+        elem_id="facts",
+    )
     cam = gr.Image(
         label=I18N("heatmap"),
         visible=False,
@@ -317,6 +325,7 @@ def curves_tab_layout(curves_data: CurvesData):
             right = gr.Dropdown(STUDY_NAMES, value=SKIP_NAME, label=I18N("gradnorm_model"))
             right_plot = gr.Plot(show_label=False)
     summary = gr.Dataframe(interactive=False, show_label=False)
+    gr.Markdown(I18N("scroll_hint"), elem_classes=["scroll-hint"])
     curve_controls = [chosen, metric, split, log_y]
     for control in curve_controls:
         control.change(partial(curves_plot, curves_data), curve_controls, curve_plot, api_visibility="private")
