@@ -92,14 +92,19 @@ def grad_norm_figure(name: str, history: list[dict], y_range: list[float] | None
             )
         )
     figure.update_layout(
-        title={**TITLE, "text": f"{name}: 층별 기울기 크기 gradient norm per layer"},
-        legend_title_text="색 colour: 입력 input → 출력 output",
+        title={
+            **TITLE,
+            "text": f"{name}<br>층별 기울기 크기 · gradient norm per layer",
+            "yref": "container",
+            "y": 0.97,
+        },
+        legend_title={"text": "색 colour: 입력 input → 출력 output", "side": "top"},
         xaxis_title="에포크 epoch",
         yaxis_title="기울기 크기 gradient norm (log)",
         yaxis_type="log",
         yaxis_range=y_range,
         legend={"orientation": "h", "y": -0.25},
-        margin={"t": 50, "l": 10, "r": 10},
+        margin={"t": 80, "l": 10, "r": 10},
     )
     return figure
 
