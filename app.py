@@ -50,11 +50,11 @@ def main() -> None:
         # ~95 KB each here: 1,000 bounds that to ~100 MB. Nothing here needs an old session: every
         # answer sets all the outputs afresh.
         state_session_capacity=1000,
-        i18n=ui.I18N,
         app_kwargs={"routes": api.routes(store, table)},  # Gradio's FastAPI app serves /api/v1 too
         # Python serves every path. With SSR (on by default on Spaces, GRADIO_SSR_MODE) a Node proxy
         # in front passes only Gradio's own prefixes to Python, so /api/v1 would get Node's 404.
         ssr_mode=False,
+        **ui.launch_options(),
     )
 
 

@@ -4,14 +4,23 @@ import math
 
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.colors import sample_colorscale
 
 from foodcls.models import MODEL_SPECS
 
 SPLIT_NAMES = {"train": "train", "val": "validation"}
+SPLIT_WORDS = {"train": "학습 train", "val": "검증 validation", "both": "학습·검증 train and validation"}
+METRIC_WORDS = {"accuracy": "정확도 accuracy", "loss": "손실 loss"}
+LAYER_COLOURS = "Viridis"  # one continuous scale: dark purple = input side, yellow = output side
+TITLE = {"font": {"size": 14}, "x": 0, "xanchor": "left", "automargin": True}
 
 
-def curves_figure(histories: dict[str, list[dict]], metric: str, split: str, log_y: bool) -> go.Figure:
-    """One line per model and split: metric 'loss' or 'accuracy', split 'train', 'val' or 'both'."""
+def curves_figure(
+    histories: dict[str, list[dict]], metric: str, split: str, log_y: bool, classes: int | None = None
+) -> go.Figure:
+    """One line per model and split: metric 'loss' or 'accuracy', split 'train', 'val' or 'both'.
+
+    With `classes`, the accuracy plot has a dashed line at chance (1 / classes)."""
     key = {"loss": "loss", "accuracy": "acc"}[metric]
     splits = ["train", "val"] if split == "both" else [split]
     figure = go.Figure()
@@ -28,37 +37,74 @@ def curves_figure(histories: dict[str, list[dict]], metric: str, split: str, log
                     hovertemplate=f"{name} {SPLIT_NAMES[part]}<br>epoch %{{x}}<br>{metric} %{{y:.4f}}<extra></extra>",
                 )
             )
+    if metric == "accuracy" and classes:
+        figure.add_hline(
+            y=1 / classes,
+            line={"dash": "dash", "color": "#444"},
+            annotation_text=f"우연 수준 chance ({1 / classes:.0%})",
+            annotation_position="top left",
+        )
     figure.update_layout(
-        xaxis_title="epoch",
-        yaxis_title=metric,
+        title={**TITLE, "text": f"에포크별 {METRIC_WORDS[metric]} ({SPLIT_WORDS[split]})"},
+        xaxis_title="에포크 epoch",
+        yaxis_title=METRIC_WORDS[metric],
         yaxis_type="log" if log_y else "linear",
+        yaxis_tickformat=".0%" if metric == "accuracy" else None,
         hovermode="closest",
-        legend={"orientation": "h", "y": -0.2},
-        margin={"t": 30},
+        legend={"orientation": "h", "y": -0.25},
+        margin={"t": 50, "l": 10, "r": 10},
     )
     return figure
 
 
-def grad_norm_figure(name: str, history: list[dict]) -> go.Figure:
-    """Mean gradient norm of every conv/linear layer per epoch, input layer first (log scale)."""
+def layer_name(depth: int, layers: int) -> str:
+    """'layer 1 (input side)' ... 'layer 13 (output side)', in Korean and English."""
+    side = " (입력 쪽 input side)" if depth == 1 else " (출력 쪽 output side)" if depth == layers else ""
+    return f"{depth}층 layer {depth}{side}"
+
+
+def grad_norm_range(histories: dict[str, list[dict]]) -> list[float]:
+    """The log10 y range that holds every layer's gradient norm of every history: plots that share it
+    can be compared at a glance."""
+    values = [max(v, 1e-12) for history in histories.values() for h in history for v in h["grad_norms"].values()]
+    if not values:
+        return [-6.0, 1.0]
+    return [math.floor(math.log10(min(values))), math.ceil(math.log10(max(values)))]
+
+
+def grad_norm_figure(name: str, history: list[dict], y_range: list[float] | None = None) -> go.Figure:
+    """Mean gradient norm of every conv/linear layer per epoch (log scale), coloured from the input
+    side to the output side on one continuous scale; `y_range` (log10) shares the axis between plots."""
     figure = go.Figure()
     layers = list(history[0]["grad_norms"]) if history else []
-    for depth, layer in enumerate(layers, start=1):
+    colours = sample_colorscale(LAYER_COLOURS, [i / max(len(layers) - 1, 1) for i in range(len(layers))])
+    for depth, (layer, colour) in enumerate(zip(layers, colours), start=1):
+        label = layer_name(depth, len(layers))
         figure.add_trace(
             go.Scatter(
                 x=[h["epoch"] for h in history],
                 y=[max(h["grad_norms"][layer], 1e-12) for h in history],
                 mode="lines",
-                name=f"{depth}. {layer}",
-                hovertemplate=f"{layer}<br>epoch %{{x}}<br>gradient norm %{{y:.3g}}<extra></extra>",
+                name=label,
+                line={"color": colour, "width": 3 if depth in (1, len(layers)) else 1.5},
+                showlegend=depth in (1, len(layers)),  # the colour scale runs in between
+                hovertemplate=f"{label} ({layer})<br>epoch %{{x}}<br>gradient norm %{{y:.3g}}<extra></extra>",
             )
         )
     figure.update_layout(
-        title=f"{name}: gradient norm per layer (epoch mean)",
-        xaxis_title="epoch",
-        yaxis_title="gradient norm",
+        title={
+            **TITLE,
+            "text": f"{name}<br>층별 기울기 크기 · gradient norm per layer",
+            "yref": "container",
+            "y": 0.97,
+        },
+        legend_title={"text": "색 colour: 입력 input → 출력 output", "side": "top"},
+        xaxis_title="에포크 epoch",
+        yaxis_title="기울기 크기 gradient norm (log)",
         yaxis_type="log",
-        margin={"t": 40},
+        yaxis_range=y_range,
+        legend={"orientation": "h", "y": -0.25},
+        margin={"t": 80, "l": 10, "r": 10},
     )
     return figure
 

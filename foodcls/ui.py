@@ -11,31 +11,114 @@ from foodcls import curves, meal, models, nutrition, service, texts
 from foodcls.service import Classification, PhotoError
 from foodcls.store import ModelUnavailable, RunStore
 
-RUN_CHOICES = [
-    (models.MODEL_SPECS[run].name + (" (deployed)" if run == models.DEPLOYED_MODEL else ""), run)
-    for run in models.ALL_MODELS
-]
+
+def model_choice(run: str) -> tuple[str, str]:
+    """(what the model dropdown shows, run id): the deployed model is recommended, the others are
+    labelled as study models, in both languages."""
+    kind = "deployed_model" if run == models.DEPLOYED_MODEL else "study_model"
+    return f"{models.MODEL_SPECS[run].name} · {texts.both(kind, sep=' · ')}", run
+
+
+RUN_CHOICES = [model_choice(run) for run in models.ALL_MODELS]
 STUDY_NAMES = [models.MODEL_SPECS[run].name for run in models.STUDY_MODELS]
 PLAIN_NAME, SKIP_NAME = models.MODEL_SPECS["deepnet10"].name, models.MODEL_SPECS["skipcon_deepnet10"].name
 I18N = gr.I18n(**texts.by_language())
 
+# Contrast (WCAG AA, 4.5:1): the default orange button, selected tab and the grey footer, slider
+# ends and hints are lighter than that on white; one shade darker each.
+THEME = gr.themes.Default(primary_hue="orange").set(
+    button_primary_background_fill="*primary_700",
+    button_primary_background_fill_dark="*primary_700",
+    button_primary_background_fill_hover="*primary_800",
+    button_primary_background_fill_hover_dark="*primary_800",
+    button_primary_text_color="white",
+    body_text_color_subdued="*neutral_600",
+    body_text_color_subdued_dark="*neutral_300",
+    color_accent="*primary_700",
+)
+CSS = """
+#verdict h2 { margin: 0 0 0.25em; }
+/* Gradio's empty-label placeholder is a div with an aria-label and no role (axe: aria-prohibited-attr) */
+#top .empty[aria-label] { display: none; }
+/* a table wider than a phone scrolls sideways: phones hide scroll bars, so a line under it says so */
+.scroll-hint { display: none; }
+@media (max-width: 640px) { .scroll-hint { display: block; } }
+footer a, footer button, .tab-container button.selected { color: var(--body-text-color) !important; }
+"""
+# Keyboard: Enter or Space on the photo's drop area opens the file chooser, as a click does (in
+# Gradio 6.31 the key's click does not reach the file input nested in that button).
+PAGE_JS = """
+() => {
+  window.foodclsKeys = true;
+  document.addEventListener('keydown', (event) => {
+    if (event.key !== 'Enter' && event.key !== ' ') return;
+    const area = event.target instanceof Element && event.target.closest('#photo button.upload-container');
+    if (!area) return;
+    event.preventDefault();
+    area.click();
+  });
+}
+"""
+# After a classification the verdict comes into view (on a phone it is under the controls).
+SHOW_VERDICT = """
+() => {
+  const verdict = document.getElementById('verdict');
+  if (!verdict) return;
+  const top = verdict.getBoundingClientRect().top;
+  if (top < 0 || top > window.innerHeight * 0.4) verdict.scrollIntoView({block: 'start'});
+}
+"""
+
+
+def launch_options() -> dict:
+    """What `launch()` needs for this page to look and read as designed (app.py and the tests)."""
+    return {"i18n": I18N, "theme": THEME, "css": CSS, "js": PAGE_JS}
+
+
+def candidates(result: Classification) -> str:
+    return "\n".join(f"- {dish.label} ({dish.probability:.0%})" for dish in result.top)
+
 
 def verdict(result: Classification) -> str:
-    """The markdown under the top dishes: the named dish (or why none is), the model, the source."""
+    """The headline over the guesses: the dish when the app names it, else 'not sure' and the
+    candidates; then the nutrition source. Technical details are in `details`."""
     best = result.best
-    lines = [texts.both("model_line", name=result.model_name, source=result.weights_source, ms=result.inference_ms)]
     if not result.named:
-        lines.insert(0, texts.both("unknown_dish", p=best.probability, t=result.threshold))
-    elif result.nutrition is not None and result.nutrition.has_data:
-        lines.insert(0, f"**{best.label}** ({best.probability:.0%})")
+        return "\n\n".join(
+            [
+                "## " + texts.both("unsure_headline", sep=" · "),
+                texts.both("unsure_body", p=best.probability, t=result.threshold),
+                candidates(result),
+            ]
+        )
+    lines = [f"## {best.label}", texts.both("named_confidence", sep=" · ", p=best.probability)]
+    if result.nutrition is not None and result.nutrition.has_data:
         lines.append(result.nutrition.source_line + "\n\n" + texts.both("nutrition_note"))
     else:
-        lines.insert(0, f"**{best.label}** ({best.probability:.0%}): " + texts.both("no_nutrition"))
+        lines.append(texts.both("no_nutrition"))
     return "\n\n".join(lines)
 
 
+def details(result: Classification) -> str:
+    """The fold's text: model, where its weights came from, inference time."""
+    return texts.both(
+        "details_line", sep="\n\n", name=result.model_name, source=result.weights_source, ms=result.inference_ms
+    )
+
+
+def known_dishes(store: RunStore, table: nutrition.NutritionTable, run: str) -> pd.DataFrame:
+    """The dishes a model knows, by their Korean and English names (the class id when the nutrition
+    table has no names for it)."""
+    config = store.run_json(run, "config.json") or {}
+    rows = []
+    for class_id in config.get("classes", []):
+        dish = table.dish(class_id) if class_id in table else None
+        rows.append((dish.name_ko, dish.name_en) if dish else (class_id, class_id))
+    return pd.DataFrame(sorted(rows, key=lambda row: row[1].casefold()), columns=["한국어", "English"])
+
+
 def classify_photo(store: RunStore, table: nutrition.NutritionTable, payload, run, threshold, servings, want_cam):
-    """The Classify button and the /classify API: (top dishes, nutrition facts, verdict, heat map),
+    """The Classify button and the /classify API: (top dishes, nutrition facts, verdict, heat map, details),
     and the answer the correction starts from (a gr.State: not part of the API)."""
     path = payload.get("path") if isinstance(payload, dict) else payload
     try:
@@ -46,38 +129,48 @@ def classify_photo(store: RunStore, table: nutrition.NutritionTable, payload, ru
         cam = None
         if want_cam and result.named:
             cam = service.heat_map(store=store, photo=photo, model_id=run, class_index=result.top_index)
-    except (PhotoError, ModelUnavailable, ValueError) as error:  # ValueError: a setting out of range
+    except (PhotoError, ValueError) as error:  # ValueError: a setting out of range
         raise gr.Error(str(error), print_exception=False) from None
+    except ModelUnavailable as error:
+        print(f"foodcls: {error}")  # the technical reason goes to the log, the person gets plain words
+        raise gr.Error(texts.both("model_unavailable"), print_exception=False) from None
     has_facts = result.nutrition is not None and result.nutrition.has_data
     facts = nutrition.facts_frame(result.nutrition) if has_facts else pd.DataFrame()
     labels = {dish.label: dish.probability for dish in result.top}
     # The heat map's box is shown or hidden by its checkbox (toggle_heat_map), so a classification
     # sends just its value: a component update costs Gradio ~3 ms of app CPU per request.
-    return labels, gr.Dataframe(value=facts, visible=not facts.empty), verdict(result), cam, answer_of(result)
+    return (
+        labels,
+        gr.Dataframe(value=facts, visible=not facts.empty),
+        verdict(result),
+        cam,
+        details(result),
+        answer_of(result),
+    )
 
 
 def reclassify(store: RunStore, table: nutrition.NutritionTable, payload, run, threshold, servings, want_cam):
     """A changed setting re-runs the classification of the photo shown, if there is one."""
     if payload is None:
-        return (gr.skip(),) * 5
+        return (gr.skip(),) * 6
     return classify_photo(store, table, payload, run, threshold, servings, want_cam)
 
 
 def toggle_heat_map(store: RunStore, table: nutrition.NutritionTable, payload, run, threshold, servings, want_cam):
     """The Grad-CAM checkbox shows or hides the heat map's box, and re-runs the classification."""
-    *result, cam, answer = reclassify(store, table, payload, run, threshold, servings, want_cam)
-    return *result, gr.Image(value=None if payload is None else cam, visible=want_cam), answer
+    *result, cam, about, answer = reclassify(store, table, payload, run, threshold, servings, want_cam)
+    return *result, gr.Image(value=None if payload is None else cam, visible=want_cam), about, answer
 
 
 def classify_new_photo(store: RunStore, table: nutrition.NutritionTable, payload, run, threshold, servings, want_cam):
     """A new photo is classified; a cleared one (the X, or switching between webcam and upload)
     clears the result instead of being an error."""
     if payload is None:
-        return None, gr.Dataframe(value=None, visible=False), "", None, None
+        return None, gr.Dataframe(value=None, visible=False), "", None, "", None
     return classify_photo(store, table, payload, run, threshold, servings, want_cam)
 
 
-# --- correction, portion and meal (issue #13) ------------------------------------------------------
+# --- correction, portion and meal ------------------------------------------------------------
 # The person can replace the model's dish by one of its top guesses or any dish the model knows, give
 # the portion in grams, and add the dish to a meal kept in their browser (gr.BrowserState) only.
 # `correction_controls` and `meal_panel` build the controls where they are called; the handlers are
@@ -270,7 +363,13 @@ def wire_correction(store, table, c: Correction, *, run, servings, facts, verdic
         trigger_mode="always_last",
         **private,
     )
-    servings.release(partial(serve, table), [c.answer, c.dish, servings], [c.grams, facts, verdict], **private)
+    servings.change(
+        partial(serve, table),
+        [c.answer, c.dish, servings],
+        [c.grams, facts, verdict],
+        trigger_mode="always_last",
+        **private,
+    )
     run.change(lambda model_id: gr.Dropdown(choices=dish_choices(store, table, model_id)), run, c.dish, **private)
 
     def nutrition_endpoint(class_id: str, grams: float | None = None, servings: float | None = None) -> dict:
@@ -325,14 +424,23 @@ class CurvesData:
         return self._loaded
 
 
+def study_classes(configs: dict[str, dict]) -> int | None:
+    """How many classes the study runs tell apart (for the chance line), None without a config."""
+    return len(next(iter(configs.values()))["classes"]) if configs else None
+
+
 def curves_plot(curves_data: CurvesData, names, metric, split, log_y):
-    histories, _, _ = curves_data.get()
-    return curves.curves_figure({n: histories[n] for n in names if n in histories}, metric, split, log_y)
+    histories, configs, _ = curves_data.get()
+    chosen = {n: histories[n] for n in names if n in histories}
+    return curves.curves_figure(chosen, metric, split, log_y, classes=study_classes(configs))
 
 
 def grad_norms_plot(curves_data: CurvesData, name):
+    """One model's gradient norms, on the y range every study model shares (so two plots compare)."""
     histories, _, _ = curves_data.get()
-    return curves.grad_norm_figure(name, histories[name]) if name in histories else None
+    if name not in histories:
+        return None
+    return curves.grad_norm_figure(name, histories[name], y_range=curves.grad_norm_range(histories))
 
 
 def curves_tab(curves_data: CurvesData):
@@ -341,7 +449,7 @@ def curves_tab(curves_data: CurvesData):
     missing = [n for n in STUDY_NAMES if n not in histories]
     note = "\n\n" + texts.both("no_history", names=", ".join(missing)) if missing else ""
     return (
-        curves.curves_figure(histories, "accuracy", "val", False),
+        curves_plot(curves_data, STUDY_NAMES, "accuracy", "val", False),
         grad_norms_plot(curves_data, PLAIN_NAME),
         grad_norms_plot(curves_data, SKIP_NAME),
         curves.summary_table(configs, metrics, histories),
@@ -355,85 +463,132 @@ def curves_json(curves_data: CurvesData) -> dict:
     return {"histories": histories, "configs": configs, "metrics": metrics}
 
 
-def build_app(store: RunStore, nutrition_table: nutrition.NutritionTable) -> gr.Blocks:
+def classify_controls():
+    """The photo and the settings column; returns (photo, run, threshold, servings, want_cam, button)."""
+    photo = gr.Image(
+        label=I18N("photo"),
+        type="filepath",
+        sources=["webcam", "upload", "clipboard"],
+        webcam_options=gr.WebcamOptions(mirror=False, constraints={"video": {"facingMode": {"ideal": "environment"}}}),
+        alt_text="식사 사진 · Meal photo",
+        elem_id="photo",
+    )
+    run = gr.Dropdown(
+        RUN_CHOICES, value=models.DEPLOYED_MODEL, label=I18N("model"), info=I18N("model_info"), elem_id="model"
+    )
+    threshold = gr.Slider(
+        0,
+        1,
+        value=service.DEFAULT_THRESHOLD,
+        step=0.05,
+        label=I18N("threshold"),
+        info=I18N("threshold_info"),
+        elem_id="threshold",
+    )
+    servings = gr.Slider(0.5, 3, value=1, step=0.5, label=I18N("servings"), elem_id="servings")
+    want_cam = gr.Checkbox(value=False, label=I18N("gradcam"), elem_id="gradcam")
+    button = gr.Button(I18N("classify"), variant="primary", elem_id="classify")
+    return photo, run, threshold, servings, want_cam, button
+
+
+def result_column(store: RunStore, table: nutrition.NutritionTable):
+    """The answer, headline first; returns (top, facts, verdict, heat map, details, correction)."""
+    verdict_box = gr.Markdown(elem_id="verdict")
+    top = gr.Label(num_top_classes=service.TOP_K, label=I18N("top"), show_heading=False, elem_id="top")
+    facts = gr.Dataframe(
+        label=I18N("nutrition"),
+        visible=False,
+        interactive=False,
+        wrap=True,
+        column_widths=["40%", "30%", "30%"],
+        elem_id="facts",
+    )
+    correction = correction_controls(store, table)
+    cam = gr.Image(
+        label=I18N("heatmap"),
+        visible=False,
+        interactive=False,
+        alt_text="모델이 본 곳을 색으로 표시한 사진 · The photo coloured where the model looked",
+        buttons=[],
+        elem_id="heatmap",
+    )
+    with gr.Accordion(I18N("details"), open=False, elem_id="details-fold"):
+        details_box = gr.Markdown(elem_id="details")
+    return top, facts, verdict_box, cam, details_box, correction
+
+
+def classify_tab(demo: gr.Blocks, store: RunStore, nutrition_table: nutrition.NutritionTable) -> None:
     request = (store, nutrition_table)  # what every classify handler is bound to
+    with gr.Row():
+        with gr.Column():
+            photo, run, threshold, servings, want_cam, button = classify_controls()
+        with gr.Column():
+            top, facts, verdict_box, cam, details_box, correction = result_column(store, nutrition_table)
+    outputs = [top, facts, verdict_box, cam, details_box, correction.answer]
+    with gr.Accordion(I18N("known_dishes"), open=False, elem_id="known-dishes"):
+        dishes = gr.Dataframe(
+            known_dishes(store, nutrition_table, models.DEPLOYED_MODEL),
+            interactive=False,
+            show_search="search",
+            max_height=320,
+            show_label=False,
+        )
+    inputs = [photo, *service.api_inputs(model_id=run, threshold=threshold, servings=servings, heat_map=want_cam)]
+    private = {"preprocess": False, "api_visibility": "private"}
+    events = [button.click(partial(classify_photo, *request), inputs, outputs, api_name="classify", preprocess=False)]
+    events.append(run.change(partial(reclassify, *request), inputs, outputs, **private))
+    # .change: arrow keys re-classify too, not only a released drag (servings rescale the dish: wire_correction)
+    events.append(
+        threshold.change(partial(reclassify, *request), inputs, outputs, trigger_mode="always_last", **private)
+    )
+    events.append(want_cam.change(partial(toggle_heat_map, *request), inputs, outputs, **private))
+    events.append(
+        photo.input(partial(classify_new_photo, *request), inputs, outputs, trigger_mode="always_last", **private)
+    )
+    for event in (events[0], events[-1]):  # a new answer to a press or a photo comes into view
+        event.success(None, None, None, js=SHOW_VERDICT)
+    run.change(partial(known_dishes, *request), run, dishes, api_visibility="private")
+    wire_correction(store, nutrition_table, correction, run=run, servings=servings, facts=facts, verdict=verdict_box)
+    meal_panel(demo, nutrition_table, correction, servings)
+
+
+def curves_tab_layout(curves_data: CurvesData):
+    """The curves tab's controls and plots, and their events; returns what the page load fills."""
+    with gr.Row():
+        chosen = gr.CheckboxGroup(STUDY_NAMES, value=STUDY_NAMES, label=I18N("curve_models"))
+        metric = gr.Radio(["accuracy", "loss"], value="accuracy", label=I18N("metric"))
+        split = gr.Radio(
+            [("train", "train"), ("validation", "val"), ("both", "both")], value="val", label=I18N("split")
+        )
+        log_y = gr.Checkbox(value=False, label=I18N("log"))
+    curve_plot = gr.Plot(show_label=False)
+    explanation = gr.Markdown()
+    with gr.Row():
+        with gr.Column(min_width=300):
+            left = gr.Dropdown(STUDY_NAMES, value=PLAIN_NAME, label=I18N("gradnorm_model"))
+            left_plot = gr.Plot(show_label=False)
+        with gr.Column(min_width=300):
+            right = gr.Dropdown(STUDY_NAMES, value=SKIP_NAME, label=I18N("gradnorm_model"))
+            right_plot = gr.Plot(show_label=False)
+    summary = gr.Dataframe(interactive=False, show_label=False)
+    gr.Markdown(I18N("scroll_hint"), elem_classes=["scroll-hint"])
+    curve_controls = [chosen, metric, split, log_y]
+    for control in curve_controls:
+        control.change(partial(curves_plot, curves_data), curve_controls, curve_plot, api_visibility="private")
+    left.change(partial(grad_norms_plot, curves_data), left, left_plot, api_visibility="private")
+    right.change(partial(grad_norms_plot, curves_data), right, right_plot, api_visibility="private")
+    return [curve_plot, left_plot, right_plot, summary, explanation]
+
+
+def build_app(store: RunStore, nutrition_table: nutrition.NutritionTable) -> gr.Blocks:
     curves_data = CurvesData(store)
     with gr.Blocks(title="foodcls") as demo:  # uploads are deleted by uploads.start_sweeper, not delete_cache
         gr.Markdown(I18N("title"))
         gr.Markdown(I18N("intro"))
         with gr.Tab(I18N("tab_classify")):
-            with gr.Row():
-                with gr.Column():
-                    photo = gr.Image(
-                        label=I18N("photo"),
-                        type="filepath",
-                        sources=["webcam", "upload", "clipboard"],
-                        webcam_options=gr.WebcamOptions(
-                            mirror=False, constraints={"video": {"facingMode": {"ideal": "environment"}}}
-                        ),
-                    )
-                    run = gr.Dropdown(RUN_CHOICES, value=models.DEPLOYED_MODEL, label=I18N("model"))
-                    threshold = gr.Slider(0, 1, value=service.DEFAULT_THRESHOLD, step=0.05, label=I18N("threshold"))
-                    servings = gr.Slider(0.5, 3, value=1, step=0.5, label=I18N("servings"))
-                    want_cam = gr.Checkbox(value=False, label=I18N("gradcam"))
-                    button = gr.Button(I18N("classify"), variant="primary")
-                with gr.Column():
-                    top = gr.Label(num_top_classes=service.TOP_K, label=I18N("top"))
-                    verdict_box = gr.Markdown()
-                    facts = gr.Dataframe(label=I18N("nutrition"), visible=False, interactive=False)
-                    correction = correction_controls(store, nutrition_table)
-                    cam = gr.Image(label=I18N("heatmap"), visible=False, interactive=False)
-            inputs = [
-                photo,
-                *service.api_inputs(model_id=run, threshold=threshold, servings=servings, heat_map=want_cam),
-            ]
-            outputs = [top, facts, verdict_box, cam, correction.answer]
-            button.click(partial(classify_photo, *request), inputs, outputs, api_name="classify", preprocess=False)
-            for control in (run.change, threshold.release):
-                control(partial(reclassify, *request), inputs, outputs, preprocess=False, api_visibility="private")
-            want_cam.change(
-                partial(toggle_heat_map, *request), inputs, outputs, preprocess=False, api_visibility="private"
-            )
-            photo.input(
-                partial(classify_new_photo, *request),
-                inputs,
-                outputs,
-                preprocess=False,
-                api_visibility="private",
-                trigger_mode="always_last",
-            )
-            wire_correction(
-                store, nutrition_table, correction, run=run, servings=servings, facts=facts, verdict=verdict_box
-            )
-            meal_panel(demo, nutrition_table, correction, servings)
+            classify_tab(demo, store, nutrition_table)
         with gr.Tab(I18N("tab_curves")):
-            with gr.Row():
-                chosen = gr.CheckboxGroup(STUDY_NAMES, value=STUDY_NAMES, label=I18N("curve_models"))
-                metric = gr.Radio(["accuracy", "loss"], value="accuracy", label=I18N("metric"))
-                split = gr.Radio(
-                    [("train", "train"), ("validation", "val"), ("both", "both")], value="val", label=I18N("split")
-                )
-                log_y = gr.Checkbox(value=False, label=I18N("log"))
-            curve_plot = gr.Plot()
-            explanation = gr.Markdown()
-            with gr.Row():
-                with gr.Column():
-                    left = gr.Dropdown(STUDY_NAMES, value=PLAIN_NAME, label=I18N("gradnorm_model"))
-                    left_plot = gr.Plot()
-                with gr.Column():
-                    right = gr.Dropdown(STUDY_NAMES, value=SKIP_NAME, label=I18N("gradnorm_model"))
-                    right_plot = gr.Plot()
-            summary = gr.Dataframe(interactive=False)
-            curve_controls = [chosen, metric, split, log_y]
-            for control in curve_controls:
-                control.change(partial(curves_plot, curves_data), curve_controls, curve_plot, api_visibility="private")
-            left.change(partial(grad_norms_plot, curves_data), left, left_plot, api_visibility="private")
-            right.change(partial(grad_norms_plot, curves_data), right, right_plot, api_visibility="private")
-        demo.load(
-            partial(curves_tab, curves_data),
-            None,
-            [curve_plot, left_plot, right_plot, summary, explanation],
-            api_visibility="private",
-        )
+            curves_outputs = curves_tab_layout(curves_data)
+        demo.load(partial(curves_tab, curves_data), None, curves_outputs, api_visibility="private")
         gr.api(partial(curves_json, curves_data), api_name="curves")
     return demo

@@ -16,6 +16,7 @@ pytestmark = pytest.mark.skipif(
 
 
 def classify_via_app(fake: FakeHub, tmp_path) -> str:
+    """The verdict and the details fold's text (model, weights source, timing) of one request."""
     env = {
         "FOODCLS_HUB_REPO": fake.repo_id,
         "FOODCLS_HUB_REVISION": fake.revision,
@@ -26,10 +27,10 @@ def classify_via_app(fake: FakeHub, tmp_path) -> str:
     photo = tmp_path / "meal.png"
     dish_photo("ramen").save(photo)
     with serve_app(env) as (url, _):
-        *_, verdict, _ = Client(url, verbose=False).predict(
+        _, _, verdict, _, details = Client(url, verbose=False).predict(
             handle_file(str(photo)), *api_inputs(model_id="shallownet", threshold=0.0), api_name="/classify"
         )
-    return verdict
+    return verdict + "\n\n" + details
 
 
 def test_the_app_serves_weights_downloaded_from_the_hub(tiny_weights, tmp_path):

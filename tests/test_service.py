@@ -30,7 +30,7 @@ def test_a_dish_without_a_nutrition_row_says_so(tiny_weights):
     store = RunStore(hub.WeightsSource(None, "unused", bundled=tiny_weights))
     table = nutrition.NutritionTable([TABLE.row(k) for k in TABLE.class_ids() if k != "ramen"])
     result = service.classify(store=store, table=table, photo=dish_photo("ramen"), model_id="shallownet", threshold=0.0)
-    assert "no nutrition data" in ui.verdict(result) and result.nutrition is None
+    assert "No nutrition data" in ui.verdict(result) and result.nutrition is None
 
 
 def test_a_rotated_phone_photo_is_turned_upright(tmp_path):

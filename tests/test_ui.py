@@ -10,7 +10,7 @@ from gradio_client.exceptions import AppError
 from helpers import dish_photo, save
 from PIL import Image
 
-from foodcls import hub, nutrition, ui, uploads
+from foodcls import hub, models, nutrition, ui, uploads
 from foodcls.service import api_inputs
 from foodcls.store import RunStore
 
@@ -22,7 +22,12 @@ def client(tiny_weights):
     store = RunStore(hub.WeightsSource(None, "unused", bundled=tiny_weights))
     demo = ui.build_app(store, TABLE)
     demo.queue().launch(
-        server_name="127.0.0.1", server_port=None, prevent_thread_lock=True, quiet=True, max_file_size="10mb"
+        server_name="127.0.0.1",
+        server_port=None,
+        prevent_thread_lock=True,
+        quiet=True,
+        max_file_size="10mb",
+        **ui.launch_options(),
     )
     try:
         yield Client(demo.local_url, verbose=False)
@@ -36,25 +41,29 @@ def classify(client, path, run="shallownet", threshold=0.0, servings=1.0, cam=Fa
 
 
 def test_classify_api_names_the_dish_and_gives_its_nutrition(client, tmp_path):
-    labels, facts, verdict, cam = classify(client, save(dish_photo("ramen"), tmp_path / "meal.png"))
+    labels, facts, verdict, cam, details = classify(client, save(dish_photo("ramen"), tmp_path / "meal.png"))
     assert labels["label"] == "라멘 · Ramen"
     assert len(labels["confidences"]) == 3
     energy = dict((row[0], row[1]) for row in facts["value"]["data"])["에너지 Energy"]
     assert energy == "450.0 kcal"
+    assert verdict.startswith("## 라멘 · Ramen\n")  # the named dish is the headline
     assert "식품의약품안전처" in verdict and "not a measurement of this plate" in verdict
-    assert "ms" in verdict and "bundled weights/" in verdict
+    assert "ms" not in verdict and "bundled weights/" not in verdict  # technical details are in the fold
+    assert "ms" in details and "bundled weights/" in details
 
 
 def test_grad_cam_heat_map_is_returned_on_request(client, tmp_path):
-    *_, cam = classify(client, save(dish_photo("sushi"), tmp_path / "meal.png"), cam=True)
+    *_, cam, _ = classify(client, save(dish_photo("sushi"), tmp_path / "meal.png"), cam=True)
     assert Image.open(cam).size == (256, 256)
 
 
 def test_below_the_threshold_the_app_says_unknown_and_hides_nutrition(client, tmp_path):
-    labels, facts, verdict, _ = classify(client, save(dish_photo("sushi"), tmp_path / "meal.png"), threshold=1.0)
-    assert "probably none of the dishes" in verdict
+    labels, facts, verdict, *_ = classify(client, save(dish_photo("sushi"), tmp_path / "meal.png"), threshold=1.0)
+    headline, *rest = verdict.split("\n")
+    assert headline == "## 잘 모르겠습니다 · Not sure what this is"  # never a dish as the headline
+    assert any(line.startswith("- 초밥 · Sushi (") for line in rest)  # the guesses, offered as candidates
     assert facts["visible"] is False
-    assert len(labels["confidences"]) == 3  # the guesses stay visible, marked as such
+    assert len(labels["confidences"]) == 3
 
 
 def _bad_files(folder: Path) -> dict[str, tuple[Path, str]]:
@@ -155,7 +164,7 @@ def test_an_iphone_heic_photo_classifies_like_a_jpeg(client, tmp_path):
 
     heic = tmp_path / "IMG_0042.HEIC"
     pillow_heif.from_pillow(dish_photo("sushi")).save(heic, quality=95)
-    labels, facts, verdict, _ = classify(client, heic)
+    labels, facts, verdict, *_ = classify(client, heic)
     assert labels["label"] == "초밥 · Sushi" and "식품의약품안전처" in verdict
 
 
@@ -203,3 +212,16 @@ def test_meal_handlers_add_remove_clear_and_refuse_a_bad_portion_without_a_trace
     assert stored == [] and "No dishes" in summary and link == ""
     stored, *_ = ui.load_meal(TABLE, [{"class_id": "pho", "grams": 1e9}, "junk", {"class_id": "ramen", "servings": 1}])
     assert stored == [{"class_id": "ramen", "grams": None, "servings": 1.0}]
+
+
+def test_study_models_are_labelled_and_the_deployed_model_recommended():
+    labels = dict((run, label) for label, run in ui.RUN_CHOICES)
+    assert "recommended" in labels[models.DEPLOYED_MODEL]
+    assert all("study model" in labels[run] for run in models.STUDY_MODELS)
+
+
+def test_what_it_knows_lists_the_dishes_of_the_chosen_model(tiny_weights):
+    store = RunStore(hub.WeightsSource(None, "unused", bundled=tiny_weights))
+    dishes = ui.known_dishes(store, TABLE, "shallownet")
+    assert list(dishes["English"]) == ["Bibimbap", "Ramen", "Sushi"]
+    assert list(dishes["한국어"]) == ["비빔밥", "라멘", "초밥"]
