@@ -7,14 +7,11 @@ from functools import partial
 import gradio as gr
 import pandas as pd
 
-from foodcls import curves, meal, models, nutrition, service, texts
+from foodcls import curves, meal, models, nutrition, runs, service, texts
 from foodcls.service import Classification, PhotoError
 from foodcls.store import ModelUnavailable, RunStore
 
-RUN_CHOICES = [
-    (models.MODEL_SPECS[run].name + (" (deployed)" if run == models.DEPLOYED_MODEL else ""), run)
-    for run in models.ALL_MODELS
-]
+RUN_CHOICES = [(runs.RUN_TITLES[run], run) for run in runs.SERVED_RUNS]
 STUDY_NAMES = [models.MODEL_SPECS[run].name for run in models.STUDY_MODELS]
 PLAIN_NAME, SKIP_NAME = models.MODEL_SPECS["deepnet10"].name, models.MODEL_SPECS["skipcon_deepnet10"].name
 I18N = gr.I18n(**texts.by_language())
@@ -247,7 +244,7 @@ def correction_controls(store: RunStore, table: nutrition.NutritionTable) -> Cor
     with gr.Group():
         pick = gr.Radio([], value=None, label=I18N("correct_top"), visible=False)
         dish = gr.Dropdown(
-            dish_choices(store, table, models.DEPLOYED_MODEL), value=None, filterable=True, label=I18N("correct_all")
+            dish_choices(store, table, runs.DEPLOYED_RUN), value=None, filterable=True, label=I18N("correct_all")
         )
     with gr.Row(equal_height=True):
         grams = gr.Number(value=None, label=I18N("grams"), scale=2)
@@ -372,7 +369,7 @@ def build_app(store: RunStore, nutrition_table: nutrition.NutritionTable) -> gr.
                             mirror=False, constraints={"video": {"facingMode": {"ideal": "environment"}}}
                         ),
                     )
-                    run = gr.Dropdown(RUN_CHOICES, value=models.DEPLOYED_MODEL, label=I18N("model"))
+                    run = gr.Dropdown(RUN_CHOICES, value=runs.DEPLOYED_RUN, label=I18N("model"))
                     threshold = gr.Slider(0, 1, value=service.DEFAULT_THRESHOLD, step=0.05, label=I18N("threshold"))
                     servings = gr.Slider(0.5, 3, value=1, step=0.5, label=I18N("servings"))
                     want_cam = gr.Checkbox(value=False, label=I18N("gradcam"))
