@@ -10,7 +10,7 @@ import argparse
 import ctypes
 import os
 
-from foodcls import api, hub, models, nutrition, serving, ui, uploads
+from foodcls import api, hub, nutrition, runs, serving, ui, uploads
 from foodcls.store import RunStore
 
 
@@ -37,7 +37,7 @@ def main() -> None:
     limit_malloc_arenas()
     serving.configure_process()  # torch's process-wide switches, before any model is prepared
     store = RunStore(hub.WeightsSource.from_env(args.hub_repo, args.hub_revision))
-    store.warm_up(models.DEPLOYED_MODEL)  # loads while Gradio starts; the other models load on first use
+    store.warm_up(runs.DEPLOYED_RUN)  # loads while Gradio starts; the other models load on first use
     table = nutrition.NutritionTable.load()
     demo = ui.build_app(store, table)
     uploads.start_sweeper()  # every uploaded photo is deleted within ~70 s, answered or not

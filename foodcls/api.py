@@ -28,7 +28,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Mount
 
-from foodcls import models, nutrition, runs, service, texts, uploads
+from foodcls import nutrition, runs, service, texts, uploads
 from foodcls.store import ModelUnavailable, RunStore, UnknownRun
 
 PREFIX = "/api/v1"
@@ -194,14 +194,6 @@ def facts_json(facts: nutrition.Facts) -> NutritionFacts:
     return NutritionFacts(**service.facts_json(facts))
 
 
-def run_threshold(config: dict) -> float:
-    """The run's own threshold (config.json `threshold`, when a number from 0 to 1), else the app's."""
-    value = config.get("threshold")
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1:
-        return float(value)
-    return service.DEFAULT_THRESHOLD
-
-
 def save_upload(photo: UploadFile) -> str:
     """The upload copied into our own upload folder (uploads.own_upload_dir); its path."""
     with tempfile.NamedTemporaryFile(dir=uploads.own_upload_dir(), prefix="api-", delete=False) as file:
@@ -263,7 +255,7 @@ def create_api(store: RunStore, table: nutrition.NutritionTable) -> FastAPI:
 
     def check_model(model: str | None) -> str:
         try:
-            return store.check_run(model or models.DEPLOYED_MODEL)
+            return store.check_run(model or runs.DEPLOYED_RUN)
         except UnknownRun as error:
             raise ApiError(404, str(error), "unknown_model") from None
 
@@ -277,9 +269,7 @@ def create_api(store: RunStore, table: nutrition.NutritionTable) -> FastAPI:
         photo: Annotated[
             UploadFile | None, File(description="the meal photo (jpg, png, webp, ...; at most 10 MB)")
         ] = None,
-        model: Annotated[
-            str | None, Form(description=f"run id (default {models.DEPLOYED_MODEL})", max_length=64)
-        ] = None,
+        model: Annotated[str | None, Form(description=f"run id (default {runs.DEPLOYED_RUN})", max_length=64)] = None,
         threshold: Annotated[
             float | None, Form(description=f"0 to 1; default the run's own, else {service.DEFAULT_THRESHOLD}")
         ] = None,
@@ -314,7 +304,7 @@ def create_api(store: RunStore, table: nutrition.NutritionTable) -> FastAPI:
                     table=table,
                     photo=image,
                     model_id=run,
-                    threshold=run_threshold(classifier.config) if threshold is None else threshold,
+                    threshold=threshold,
                     servings=servings,
                     grams=grams,
                 )
@@ -346,7 +336,7 @@ def create_api(store: RunStore, table: nutrition.NutritionTable) -> FastAPI:
 
     @api.get("/dishes", response_model=DishList, responses=ERRORS, summary="The dishes a model knows")
     def dishes(
-        model: Annotated[str | None, Query(description=f"run id (default {models.DEPLOYED_MODEL})")] = None,
+        model: Annotated[str | None, Query(description=f"run id (default {runs.DEPLOYED_RUN})")] = None,
     ) -> DishList:
         run = check_model(model)
         config = store.run_json(run, "config.json")

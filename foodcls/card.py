@@ -7,7 +7,7 @@ The table is read from each run's config.json and metrics.json, so the card cann
 import argparse
 from pathlib import Path
 
-from foodcls import curves, models, runs
+from foodcls import curves, runs
 from foodcls.hub import BUNDLED_WEIGHTS
 
 HEADER = """---
@@ -66,13 +66,13 @@ def build_card(weights: Path) -> str:
         "|---|---|---:|---:|---|---:|---|---:|---:|---:|---:|---:|",
     ]
     configs, histories, notes = {}, {}, []
-    for run in models.ALL_MODELS:
+    for run in runs.SERVED_RUNS:
         if not (weights / run / "config.json").is_file():
             continue
         config = runs.read_json(weights / run / "config.json")
         metrics = runs.read_json(weights / run / "metrics.json")
         history = runs.read_json(weights / run / "history.json")
-        if run != models.DEPLOYED_MODEL:
+        if run in runs.STUDY_RUNS:
             configs[config["name"]], histories[config["name"]] = config, history
         if "val_top1_by_input_size" in config:
             by_size = ", ".join(f"{size} px {top1:.1%}" for size, top1 in config["val_top1_by_input_size"].items())
@@ -88,7 +88,7 @@ def build_card(weights: Path) -> str:
         )
     findings = curves.explanation(configs, histories) if configs else "No study runs yet."
     real = [
-        real_photo_section(weights, run) for run in models.ALL_MODELS if (weights / run / "calibration.json").is_file()
+        real_photo_section(weights, run) for run in runs.SERVED_RUNS if (weights / run / "calibration.json").is_file()
     ]
     return (
         f"{HEADER}\n## Runs\n\n"

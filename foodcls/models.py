@@ -32,9 +32,7 @@ MODEL_SPECS = {
     # photos upscaled) and serve it at the size chosen on the validation split (config.json input_size).
     "efficientnet_lite0": ModelSpec("EfficientNet-Lite0", 160, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
 }
-DEPLOYED_MODEL = "efficientnet_lite0"
 STUDY_MODELS = ("shallownet", "deepnet5", "deepnet10", "skipcon_deepnet10", "resnet18")
-ALL_MODELS = (DEPLOYED_MODEL, *STUDY_MODELS)  # the order the app, the card and the bench list them in
 
 
 def _tutorial_head(in_features: int, num_classes: int) -> nn.Sequential:

@@ -16,6 +16,15 @@ from torch import nn
 from foodcls import models
 
 RUN_FILES = ("model.safetensors", "config.json", "history.json", "metrics.json")
+
+# The runs the app serves, by folder name, in the order the app, the card and the bench list them.
+DEPLOYED_RUN = "efficientnet_lite0_food101"  # the default: 101 Food-101 dishes, calibrated for real photos
+STUDY_RUNS = models.STUDY_MODELS  # the curves tab's five runs, each in a folder named after its model
+SERVED_RUNS = (DEPLOYED_RUN, "efficientnet_lite0", *STUDY_RUNS)
+RUN_TITLES = {
+    DEPLOYED_RUN: "EfficientNet-Lite0 · 101 dishes",
+    "efficientnet_lite0": "EfficientNet-Lite0 · 10 Asian dishes",
+} | {run: models.MODEL_SPECS[run].name for run in STUDY_RUNS}
 # A class id: a Food-101 style id (bibimbap, chicken_wings) or an AI-Hub Korean folder name (김치찌개).
 CLASS_ID = re.compile(r"^(?:[a-z0-9_]{1,64}|[가-힣][가-힣0-9_]{0,63})$")
 MAX_CLASSES = 1000
@@ -31,7 +40,7 @@ def validate_config(config) -> dict:
 
     classes: a non-empty list of unique class ids (CLASS_ID); input_size and source_size (optional):
     ints in SIZE_RANGE; mean, std: three finite numbers, std > 0; model_id: one of MODEL_SPECS, with
-    that model's name; tta_flip: a bool.
+    that model's name; tta_flip: a bool; threshold and temperature (optional): numbers in range.
     """
 
     def refuse(why: str):
@@ -68,6 +77,10 @@ def validate_config(config) -> dict:
         refuse("std must be above 0")
     if not isinstance(config.get("tta_flip"), bool):
         refuse("tta_flip must be true or false")
+    for key, low, high in (("threshold", 0, 1), ("temperature", 0.01, 100)):  # written by foodcls.calibrate
+        value = config.get(key, low)
+        if type(value) not in (int, float) or not low <= value <= high:
+            refuse(f"{key} must be a number from {low} to {high}")
     return config
 
 

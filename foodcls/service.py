@@ -107,6 +107,11 @@ def read_photo(source: str | Path | BinaryIO | None) -> Image.Image:
     return photo
 
 
+def run_threshold(config: dict) -> float:
+    """The "not a known dish" threshold a run was calibrated with (foodcls.calibrate), else the default."""
+    return config.get("threshold", DEFAULT_THRESHOLD)
+
+
 def check_threshold(threshold) -> None:
     """ValueError (Korean and English) unless the threshold is a number from 0 to 1."""
     if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 <= threshold <= 1:
@@ -119,7 +124,7 @@ def classify(
     table: nutrition.NutritionTable,
     photo: Image.Image,
     model_id: str,
-    threshold: float = DEFAULT_THRESHOLD,
+    threshold: float | None = None,
     servings: float | None = None,
     grams: float | None = None,
 ) -> Classification:
@@ -129,8 +134,11 @@ def classify(
     Raises store.ModelUnavailable when the model cannot be served from anywhere, ValueError (ko+en)
     for a portion or threshold out of range."""
     nutrition.check_portion(grams, servings)
-    check_threshold(threshold)
+    if threshold is not None:
+        check_threshold(threshold)
     classifier, source = store.classifier(model_id)
+    if threshold is None:
+        threshold = run_threshold(classifier.config)
     started = time.perf_counter()
     probabilities = classifier.probabilities(photo)
     elapsed_ms = (time.perf_counter() - started) * 1000

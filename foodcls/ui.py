@@ -7,19 +7,20 @@ from functools import partial
 import gradio as gr
 import pandas as pd
 
-from foodcls import curves, meal, models, nutrition, service, texts
+from foodcls import curves, meal, models, nutrition, runs, service, texts
 from foodcls.service import Classification, PhotoError
 from foodcls.store import ModelUnavailable, RunStore
 
 
 def model_choice(run: str) -> tuple[str, str]:
-    """(what the model dropdown shows, run id): the deployed model is recommended, the others are
-    labelled as study models, in both languages."""
-    kind = "deployed_model" if run == models.DEPLOYED_MODEL else "study_model"
-    return f"{models.MODEL_SPECS[run].name} · {texts.both(kind, sep=' · ')}", run
+    """(what the model dropdown shows, run id): the deployed model is recommended, the study models
+    are labelled as such, in both languages."""
+    kind = "deployed_model" if run == runs.DEPLOYED_RUN else "study_model" if run in runs.STUDY_RUNS else None
+    title = runs.RUN_TITLES[run]
+    return (f"{title} · {texts.both(kind, sep=' · ')}" if kind else title), run
 
 
-RUN_CHOICES = [model_choice(run) for run in models.ALL_MODELS]
+RUN_CHOICES = [model_choice(run) for run in runs.SERVED_RUNS]
 STUDY_NAMES = [models.MODEL_SPECS[run].name for run in models.STUDY_MODELS]
 PLAIN_NAME, SKIP_NAME = models.MODEL_SPECS["deepnet10"].name, models.MODEL_SPECS["skipcon_deepnet10"].name
 I18N = gr.I18n(**texts.by_language())
@@ -340,7 +341,7 @@ def correction_controls(store: RunStore, table: nutrition.NutritionTable) -> Cor
     with gr.Group():
         pick = gr.Radio([], value=None, label=I18N("correct_top"), visible=False)
         dish = gr.Dropdown(
-            dish_choices(store, table, models.DEPLOYED_MODEL), value=None, filterable=True, label=I18N("correct_all")
+            dish_choices(store, table, runs.DEPLOYED_RUN), value=None, filterable=True, label=I18N("correct_all")
         )
     with gr.Row(equal_height=True):
         grams = gr.Number(value=None, label=I18N("grams"), scale=2)
@@ -463,7 +464,12 @@ def curves_json(curves_data: CurvesData) -> dict:
     return {"histories": histories, "configs": configs, "metrics": metrics}
 
 
-def classify_controls():
+def calibrated_threshold(store: RunStore, run: str) -> float:
+    """The threshold slider's value for a model: the one its run was calibrated with (foodcls.calibrate)."""
+    return service.run_threshold(store.run_json(run, "config.json") or {})
+
+
+def classify_controls(threshold_value: float):
     """The photo and the settings column; returns (photo, run, threshold, servings, want_cam, button)."""
     photo = gr.Image(
         label=I18N("photo"),
@@ -474,12 +480,12 @@ def classify_controls():
         elem_id="photo",
     )
     run = gr.Dropdown(
-        RUN_CHOICES, value=models.DEPLOYED_MODEL, label=I18N("model"), info=I18N("model_info"), elem_id="model"
+        RUN_CHOICES, value=runs.DEPLOYED_RUN, label=I18N("model"), info=I18N("model_info"), elem_id="model"
     )
     threshold = gr.Slider(
         0,
         1,
-        value=service.DEFAULT_THRESHOLD,
+        value=threshold_value,
         step=0.05,
         label=I18N("threshold"),
         info=I18N("threshold_info"),
@@ -521,13 +527,15 @@ def classify_tab(demo: gr.Blocks, store: RunStore, nutrition_table: nutrition.Nu
     request = (store, nutrition_table)  # what every classify handler is bound to
     with gr.Row():
         with gr.Column():
-            photo, run, threshold, servings, want_cam, button = classify_controls()
+            photo, run, threshold, servings, want_cam, button = classify_controls(
+                calibrated_threshold(store, runs.DEPLOYED_RUN)
+            )
         with gr.Column():
             top, facts, verdict_box, cam, details_box, correction = result_column(store, nutrition_table)
     outputs = [top, facts, verdict_box, cam, details_box, correction.answer]
     with gr.Accordion(I18N("known_dishes"), open=False, elem_id="known-dishes"):
         dishes = gr.Dataframe(
-            known_dishes(store, nutrition_table, models.DEPLOYED_MODEL),
+            known_dishes(store, nutrition_table, runs.DEPLOYED_RUN),
             interactive=False,
             show_search="search",
             max_height=320,
@@ -548,6 +556,7 @@ def classify_tab(demo: gr.Blocks, store: RunStore, nutrition_table: nutrition.Nu
     for event in (events[0], events[-1]):  # a new answer to a press or a photo comes into view
         event.success(None, None, None, js=SHOW_VERDICT)
     run.change(partial(known_dishes, *request), run, dishes, api_visibility="private")
+    run.change(partial(calibrated_threshold, store), run, threshold, api_visibility="private")
     wire_correction(store, nutrition_table, correction, run=run, servings=servings, facts=facts, verdict=verdict_box)
     meal_panel(demo, nutrition_table, correction, servings)
 

@@ -71,8 +71,8 @@ def kcal(class_id: str, servings: float = 1.0) -> str:
 
 def test_correct_a_guess_and_weigh_it(open_page, ramen_photo):
     page = open_page()
-    page.get_by_label("number input for Confidence threshold").fill("0")
-    page.get_by_label("number input for Confidence threshold").press("Enter")
+    page.get_by_label("number input for How sure before naming a dish").fill("0")
+    page.get_by_label("number input for How sure before naming a dish").press("Enter")
     upload(page, ramen_photo)
     page.get_by_text("EfficientNet-Lite0 from").wait_for(timeout=TIMEOUT)
     page.get_by_text("kcal").first.wait_for(timeout=TIMEOUT)

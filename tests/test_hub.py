@@ -134,6 +134,10 @@ GOOD = {
         ({"std": [0.5, -1, 0.5]}, "std"),
         ({"std": ["0.5", 0.5, 0.5]}, "std"),
         ({"tta_flip": "yes"}, "tta_flip"),
+        ({"threshold": 7}, "threshold"),
+        ({"threshold": True}, "threshold"),
+        ({"temperature": 0}, "temperature"),
+        ({"temperature": "1"}, "temperature"),
     ],
 )
 def test_a_config_with_an_unsound_field_is_refused_naming_the_field(change, field):

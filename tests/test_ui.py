@@ -10,7 +10,7 @@ from gradio_client.exceptions import AppError
 from helpers import dish_photo, save
 from PIL import Image
 
-from foodcls import hub, models, nutrition, ui, uploads
+from foodcls import hub, models, nutrition, runs, ui, uploads
 from foodcls.service import api_inputs
 from foodcls.store import RunStore
 
@@ -216,7 +216,7 @@ def test_meal_handlers_add_remove_clear_and_refuse_a_bad_portion_without_a_trace
 
 def test_study_models_are_labelled_and_the_deployed_model_recommended():
     labels = dict((run, label) for label, run in ui.RUN_CHOICES)
-    assert "recommended" in labels[models.DEPLOYED_MODEL]
+    assert "recommended" in labels[runs.DEPLOYED_RUN] and "101" in labels[runs.DEPLOYED_RUN]
     assert all("study model" in labels[run] for run in models.STUDY_MODELS)
 
 

@@ -104,7 +104,7 @@ def bench_models(
     table = nutrition.NutritionTable.load()
     store = RunStore(WeightsSource(None, "", bundled=runs_dir))  # the app's own request path, bundled weights
     rows = []
-    for run in models.ALL_MODELS:
+    for run in runs.SERVED_RUNS:
         if not (runs_dir / run / "config.json").is_file():
             continue
         classifier, _ = store.classifier(run)

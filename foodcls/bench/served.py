@@ -9,12 +9,12 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 
-from foodcls import models, service
+from foodcls import runs, service
 from foodcls.bench.timing import p, timed
 from foodcls.launch import serve_app
 
 # What every served request asks for after its photo.
-REQUEST_SETTINGS = service.api_inputs(model_id=models.DEPLOYED_MODEL, threshold=0.5, servings=1.0, heat_map=False)
+REQUEST_SETTINGS = service.api_inputs(model_id=runs.DEPLOYED_RUN, threshold=0.5, servings=1.0, heat_map=False)
 
 
 def process_cpu_seconds(pid: int) -> float | None:

@@ -15,7 +15,7 @@ def bench_training(steps: int) -> list[dict]:
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
     # A GPU step is milliseconds: more of them, and warm-ups past cuDNN's first-call set-up.
     steps, warmup = (steps * 5, 5) if device.type == "cuda" else (steps, 1)
-    for run in models.ALL_MODELS:
+    for run in models.MODEL_SPECS:
         spec = models.MODEL_SPECS[run]
         model = models.build_model(run, 10).to(device, memory_format=torch.channels_last)
         optimizer = train.make_optimizer(model, train.RECIPES["study"])
