@@ -95,14 +95,14 @@ def gradio_user(url: str):
         inputs = api_inputs(model_id=model, **{"threshold": 0.5, **settings})
         job = client.submit(handle_file(str(path)), *inputs, api_name="/classify")
         try:
-            labels, _, verdict, _ = job.result(timeout=DEADLINE_S)
+            labels, _, verdict, _, about = job.result(timeout=DEADLINE_S)
         except TimeoutError:
             job.cancel()
             return "timeout", None
         except Exception as error:  # AppError: the app's message
             return "error", str(error)
-        answered = len(labels["confidences"]) == 3 and f"**{NAMES[model]}**" in verdict  # its own model's answer
-        return ("ok", None) if answered else ("error", f"{labels!r} {verdict!r}")
+        answered = len(labels["confidences"]) == 3 and f"Model {NAMES[model]} " in about  # its own model's answer
+        return ("ok", None) if answered else ("error", f"{labels!r} {verdict!r} {about!r}")
 
     return request
 

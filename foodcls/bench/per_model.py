@@ -9,7 +9,7 @@ import torch
 from PIL import Image
 from torch import nn
 
-from foodcls import data, evaluate, models, nutrition, runs, service, serving
+from foodcls import data, evaluate, models, nutrition, predict, runs, service, serving
 from foodcls.bench.timing import matmul_ceiling, p, timed
 from foodcls.hub import WeightsSource
 from foodcls.store import RunStore
@@ -47,7 +47,7 @@ def naive_request(model: nn.Module, config: dict, path: Path, table: dict) -> li
         ]
     )
     image = Image.open(path).convert("RGB")
-    logits = evaluate.tta_logits(model, transform(image).unsqueeze(0), config["tta_flip"])
+    logits = predict.tta_logits(model, transform(image).unsqueeze(0), config["tta_flip"])
     top = logits.softmax(1)[0].topk(3)
     best = config["classes"][top.indices[0]]
     return nutrition.facts_frame(table.facts(best)).values.tolist() if best in table else []
