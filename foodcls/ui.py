@@ -63,10 +63,14 @@ PAGE_JS = """
 # After a classification the verdict comes into view (on a phone it is under the controls).
 SHOW_VERDICT = """
 () => {
-  const verdict = document.getElementById('verdict');
-  if (!verdict) return;
-  const top = verdict.getBoundingClientRect().top;
-  if (top < 0 || top > window.innerHeight * 0.4) verdict.scrollIntoView({block: 'start'});
+  const show = () => {
+    const verdict = document.getElementById('verdict');
+    if (!verdict) return;
+    const top = verdict.getBoundingClientRect().top;
+    if (top < 0 || top > window.innerHeight * 0.4) verdict.scrollIntoView({block: 'start'});
+  };
+  show();
+  setTimeout(show, 600);  // again once the photo's preview above it has loaded and moved it down
 }
 """
 
@@ -389,7 +393,7 @@ def meal_panel(demo: gr.Blocks, table: nutrition.NutritionTable, c: Correction, 
         with gr.Row():
             pick = gr.Dropdown([], value=None, label=I18N("meal_pick"), scale=3)
             remove = gr.Button(I18N("meal_remove"), scale=1)
-            clear = gr.Button(I18N("meal_clear"), variant="stop", scale=1)
+            clear = gr.Button(I18N("meal_clear"), variant="secondary", scale=1)
         link = gr.HTML(js_on_load=None, padding=True)
         gr.Markdown(texts.both("meal_private"))
     view = [stored, shown, summary, pick, link]

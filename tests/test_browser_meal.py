@@ -74,7 +74,7 @@ def test_correct_a_guess_and_weigh_it(open_page, ramen_photo):
     page.get_by_label("number input for How sure before naming a dish").fill("0")
     page.get_by_label("number input for How sure before naming a dish").press("Enter")
     upload(page, ramen_photo)
-    page.get_by_text("EfficientNet-Lite0 from").wait_for(timeout=TIMEOUT)
+    page.locator("#verdict h2").wait_for(timeout=TIMEOUT)  # a verdict is shown
     page.get_by_text("kcal").first.wait_for(timeout=TIMEOUT)
     guesses = page.locator(".block", has_text="Pick the right dish").get_by_role("radio")
     playwright.expect(guesses).to_have_count(3)
@@ -158,7 +158,7 @@ def test_an_iphone_heic_photo_classifies_like_a_jpeg(open_page, ramen_photo, tmp
     pillow_heif.from_pillow(Image.open(ramen_photo).convert("RGB")).save(heic, quality=90)
     page = open_page()
     upload(page, heic)
-    page.get_by_text("EfficientNet-Lite0 from").wait_for(timeout=TIMEOUT)
+    page.locator("#verdict h2").wait_for(timeout=TIMEOUT)  # a verdict is shown
     body = page.inner_text("body")
     assert TABLE.dish("ramen").label in body and "not a readable image" not in body
     page.screenshot(path=SHOTS / "meal-4-heic.png", full_page=True)
