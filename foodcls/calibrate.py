@@ -56,10 +56,9 @@ def validation_logits(run_dir: Path, data_dir: Path) -> tuple[torch.Tensor, torc
     """Float32 logits (flip TTA) of the run's validation split, prepared as the run sees photos."""
     model, config = runs.load_run(run_dir)
     only = set(data.read_manifest(Path(run_dir) / "split.json")["splits"]["val"])
-    val = data.load_image_set(data_dir, config.get("source_size", config["input_size"]), only, config["classes"])
-    images = data.upscale(val.images, config["input_size"])
+    val = evaluate.load_run_photos(config, data_dir, only)
     logits = evaluate.predict_logits(
-        model, images, config["mean"], config["std"], torch.device("cpu"), config["tta_flip"]
+        model, val.images, config["mean"], config["std"], torch.device("cpu"), config["tta_flip"]
     )
     return logits, val.labels
 

@@ -123,6 +123,16 @@ def score_photo_folder(run_dir: Path, data_dir: Path) -> dict:
     return report
 
 
+def load_run_photos(config: dict, data_dir: Path, only: set[str] | None = None) -> data.ImageSet:
+    """A class folder's photos as the run sees them: squared at its `source_size` (if it has one), then
+    enlarged to its input size; `only` keeps those relative paths (a split of its split.json)."""
+    image_set = data.load_image_set(
+        data_dir, config.get("source_size", config["input_size"]), only=only, classes=config["classes"]
+    )
+    image_set.images = data.upscale(image_set.images, config["input_size"])
+    return image_set
+
+
 def evaluate_run(run_dir: Path, data_dir: Path, split: str = "all") -> dict:
     """Top-1/3/5, per-class and confusion on the run's test split (`split="test"`, as trained: float32)
     or on any folder of its classes; a folder with others (real photos) goes to score_photo_folder."""
@@ -132,10 +142,7 @@ def evaluate_run(run_dir: Path, data_dir: Path, split: str = "all") -> dict:
     only = None
     if split == "test":
         only = set(data.read_manifest(Path(run_dir) / "split.json")["splits"]["test"])
-    image_set = data.load_image_set(
-        data_dir, config.get("source_size", config["input_size"]), only=only, classes=config["classes"]
-    )
-    image_set.images = data.upscale(image_set.images, config["input_size"])
+    image_set = load_run_photos(config, data_dir, only)
     if image_set.skipped:
         print(data.report_skipped(image_set.skipped), file=sys.stderr)
     if only is not None and len(image_set.paths) < len(only):

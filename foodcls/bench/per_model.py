@@ -65,9 +65,8 @@ def held_out_top1(run_dir: Path, data_dir: Path, model: nn.Module, classifier) -
     """Top-1 on the run's held-out test split: `model` (the float32 model as trained), and the served path."""
     config = classifier.config
     test = set(data.read_manifest(run_dir / "split.json")["splits"]["test"])
-    source_size = config.get("source_size", config["input_size"])
-    images = data.load_image_set(data_dir, source_size, only=test, classes=config["classes"])
-    pixels = data.upscale(images.images, config["input_size"])
+    images = evaluate.load_run_photos(config, data_dir, test)
+    pixels = images.images
     logits = evaluate.predict_logits(
         model, pixels, config["mean"], config["std"], torch.device("cpu"), config["tta_flip"]
     )
