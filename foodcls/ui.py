@@ -66,8 +66,8 @@ SHOW_VERDICT = """
   const show = () => {
     const verdict = document.getElementById('verdict');
     if (!verdict) return;
-    const top = verdict.getBoundingClientRect().top;
-    if (top < 0 || top > window.innerHeight * 0.4) verdict.scrollIntoView({block: 'start'});
+    const top = verdict.getBoundingClientRect().top;  // a little space above it, in whole pixels
+    if (top < 0 || top > window.innerHeight * 0.4) window.scrollTo({top: Math.floor(window.scrollY + top - 8)});
   };
   show();
   setTimeout(show, 600);  // again once the photo's preview above it has loaded and moved it down
