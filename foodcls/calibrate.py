@@ -1,16 +1,22 @@
-"""Make a run honest about real photos: a temperature fitted on validation, a threshold tuned on real photos.
+"""Make a run honest about real photos: its serving size and threshold tuned on real photos, a
+temperature fitted on validation.
 
     python -m foodcls.calibrate --model RUN --data TRAINING_DIR --real ../shared/data/realworld-dev
 
-1. Temperature scaling (Guo et al., 2017): one number T that divides the logits, fitted by
-   minimising the negative log-likelihood on the run's own validation split; it changes no ranking.
-2. The "not a known dish" threshold on the calibrated top probability, chosen on real photos
+1. Serving size: a run trained on small photos (config `source_size`) sees every photo shrunk to that
+   size, then enlarged to its input size; the input size (of SERVING_SIZES) that puts the most real
+   photos of known dishes right first is kept (ties: the smaller).
+2. Temperature scaling (Guo et al., 2017): one number T that divides the logits, fitted by
+   minimising the negative log-likelihood on the run's own validation split at that size; it
+   changes no ranking.
+3. The "not a known dish" threshold on the calibrated top probability, chosen on real photos
    (folders named by class id; folders the run does not know, such as `_not_food`, count as
    photos it must not name): the lowest threshold that names the most photos of known dishes
    while at least 90% of the named are right and at most 10% of the others are named.
 
-Real photos go through `Classifier.logits`, the app's own path. Writes `temperature` and
-`threshold` into the run's config.json and the curves with their counts into calibration.json.
+Real photos go through `Classifier.logits`, the app's own path. Writes `input_size`, `temperature`
+and `threshold` into the run's config.json, the curves with their counts into calibration.json, and
+re-scores the held-out test split at the serving size into metrics.json (what `evaluate` prints).
 """
 
 import argparse
@@ -21,10 +27,11 @@ import torch
 from torch.nn import functional as F
 
 from foodcls import data, evaluate, runs
-from foodcls.predict import load_classifier
+from foodcls.predict import Classifier
 
 MIN_PRECISION = 0.90  # of the photos of known dishes it names, at least this share right
 MAX_OUTSIDE_NAMED = 0.10  # of the photos of dishes it does not know, at most this share named
+SERVING_SIZES = (128, 160, 192)  # input sizes tried for a run trained on small photos
 
 
 def fit_temperature(logits: torch.Tensor, labels: torch.Tensor) -> float:
@@ -63,23 +70,48 @@ def validation_logits(run_dir: Path, data_dir: Path) -> tuple[torch.Tensor, torc
     return logits, val.labels
 
 
+def top1_hits(logits: torch.Tensor, labels: torch.Tensor) -> int:
+    """How many photos of known dishes (label >= 0) have their dish first."""
+    known = labels >= 0
+    return int((logits[known].argmax(1) == labels[known]).sum())
+
+
+def choose_serving_size(run_dir: Path, real_dir: Path) -> tuple[int, dict[int, int], torch.Tensor, torch.Tensor]:
+    """(input size, top-1 hits on real photos by size, real-photo logits and labels at that size)."""
+    model, config = runs.load_run(run_dir)
+    sizes = SERVING_SIZES if "source_size" in config else (config["input_size"],)
+    classifiers = [Classifier(model, config | {"input_size": size}) for size in sizes]
+    logits, labels, _ = evaluate.photo_folder_logits(classifiers, real_dir)
+    hits = {size: top1_hits(found, labels) for size, found in zip(sizes, logits)}
+    best = max(sizes, key=lambda size: (hits[size], -size))
+    return best, hits, logits[sizes.index(best)], labels
+
+
 def calibrate(run_dir: Path, data_dir: Path, real_dir: Path) -> dict:
+    config_path = Path(run_dir) / "config.json"
+    size, hits_by_size, real_logits, real_labels = choose_serving_size(run_dir, real_dir)
+    runs.write_json(config_path, runs.read_json(config_path) | {"input_size": size})
+
     val_logits, val_labels = validation_logits(run_dir, data_dir)
     temperature = fit_temperature(val_logits, val_labels)
     val_confidence, val_predicted = (val_logits / temperature).softmax(1).max(1)
     val_curve = evaluate.coverage_curve(
         val_confidence, val_predicted == val_labels, torch.zeros_like(val_labels, dtype=bool)
     )
-
-    classifier = load_classifier(run_dir)
-    real_logits, real_labels, _ = evaluate.photo_folder_logits(classifier, real_dir)
-    real = evaluate.real_photo_report(real_logits, real_labels, classifier.classes, temperature)
+    config = runs.read_json(config_path)
+    real = evaluate.real_photo_report(real_logits, real_labels, config["classes"], temperature)
     threshold, meets_bounds = choose_threshold(real["curve"])
 
-    config = runs.read_json(Path(run_dir) / "config.json")
-    config |= {"temperature": temperature, "threshold": threshold}
-    runs.write_json(Path(run_dir) / "config.json", config)
+    n_known = real["n_known"]
+    by_size = {str(s): f"{hits} of {n_known}" for s, hits in hits_by_size.items()}
+    runs.write_json(
+        config_path,
+        config | {"temperature": temperature, "threshold": threshold, "real_top1_by_input_size": by_size},
+    )
+    runs.write_json(Path(run_dir) / "metrics.json", evaluate.evaluate_run(run_dir, data_dir, "test"))
     result = {
+        "input_size": size,
+        "real_top1_by_input_size": by_size,
         "temperature": temperature,
         "val_nll_before": round(F.cross_entropy(val_logits, val_labels).item(), 4),
         "val_nll_after": round(F.cross_entropy(val_logits / temperature, val_labels).item(), 4),
@@ -130,7 +162,7 @@ def coverage_svg(curves: dict[str, list[dict]], width: int = 420, height: int = 
     return "\n".join(parts + ["</svg>"])
 
 
-def main(argv=None) -> None:
+def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, required=True, help="the run folder to calibrate")
     parser.add_argument("--data", type=Path, required=True, help="the run's training data (for its validation split)")
@@ -138,6 +170,7 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     result = calibrate(args.model, args.data, args.real)
     real, chosen = result["real"], next(r for r in result["real"]["curve"] if r["threshold"] == result["threshold"])
+    print(f"input size {result['input_size']} (real top-1 by size: {result['real_top1_by_input_size']})")
     print(f"temperature {result['temperature']} (val NLL {result['val_nll_before']} -> {result['val_nll_after']})")
     print(
         f"real photos of known dishes: top-1 {real['hits']['top1']} of {real['n_known']}, top-3 {real['hits']['top3']}, "
@@ -148,6 +181,7 @@ def main(argv=None) -> None:
         f"{chosen['named']} of {chosen['known']} known ({chosen['named_right']} right), "
         f"{chosen['outside_named']} of {chosen['outside']} others"
     )
+    return result
 
 
 if __name__ == "__main__":

@@ -86,16 +86,20 @@ def coverage_curve(confidence: torch.Tensor, correct: torch.Tensor, outside: tor
     return rows
 
 
-def photo_folder_logits(classifier, root: Path) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
-    """(logits, labels with -1 for folders the run does not know, relative paths) of every photo."""
-    logits, labels, paths = [], [], []
+def photo_folder_logits(classifiers: list, root: Path) -> tuple[list[torch.Tensor], torch.Tensor, list[str]]:
+    """Each classifier's logits of every photo of a class-folder set (each photo decoded once, as the app
+    decodes it), labels with -1 for folders the runs do not know, and relative paths."""
+    classes = classifiers[0].classes
+    logits, labels, paths = [[] for _ in classifiers], [], []
     for folder, files in data.list_class_folders(root).items():
-        label = classifier.classes.index(folder) if folder in classifier.classes else -1
+        label = classes.index(folder) if folder in classes else -1
         for path in files:
-            logits.append(classifier.logits(service.read_photo(path)))  # decoded as the app decodes
+            photo = service.read_photo(path)
+            for found, classifier in zip(logits, classifiers):
+                found.append(classifier.logits(photo))
             labels.append(label)
             paths.append(f"{folder}/{path.name}")
-    return torch.stack(logits), torch.tensor(labels), paths
+    return [torch.stack(found) for found in logits], torch.tensor(labels), paths
 
 
 def real_photo_report(logits: torch.Tensor, labels: torch.Tensor, classes: list[str], temperature: float) -> dict:
@@ -114,7 +118,7 @@ def score_photo_folder(run_dir: Path, data_dir: Path) -> dict:
     top-1/3/5 as counts over the dishes the run knows, and, at the run's threshold, how many it names
     (and how many of those rightly), with folders it does not know (`_not_food`, ...) as photos not to name."""
     classifier = predict.load_classifier(run_dir)
-    logits, labels, _ = photo_folder_logits(classifier, data_dir)
+    (logits,), labels, _ = photo_folder_logits([classifier], data_dir)
     report = real_photo_report(logits, labels, classifier.classes, classifier.config.get("temperature", 1.0))
     threshold = classifier.config.get("threshold")
     curve = report.pop("curve")

@@ -38,7 +38,7 @@ RECIPE = {
     "nesterov": True,
     "weight_decay": 5e-5,
     "schedule": "onecycle",
-    "epochs": 3,
+    "epochs": 10,
     "batch_size": 128,
     "min_scale": 0.35,
     "label_smoothing": 0.1,

@@ -1,8 +1,11 @@
 """Calibration: the fitted temperature, the coverage curve and the threshold's bounds."""
 
-import torch
+import json
 
-from foodcls import calibrate, evaluate
+import torch
+from helpers import COLOURS, colour_photo, save
+
+from foodcls import calibrate, evaluate, finetune
 
 
 def test_fit_temperature_recovers_the_temperature_that_made_overconfident_logits():
@@ -38,3 +41,25 @@ def test_choose_threshold_names_most_photos_within_both_bounds():
 def test_choose_threshold_says_when_no_threshold_meets_the_bounds():
     curve = [_row(0.3, 90, 70, 40), _row(0.6, 50, 46, 30), _row(0.9, 10, 10, 20)]
     assert calibrate.choose_threshold(curve) == (0.6, False)
+
+
+def test_calibrate_chooses_the_serving_size_on_real_photos_and_rescores_the_test_split(tiny_folder, tmp_path):
+    run = tmp_path / "run"
+    finetune.main(["--data", str(tiny_folder), "--out", str(run), "--epochs", "2", "--batch-size", "8"])
+    real = tmp_path / "real"  # big photos of two known colours, and grey ones the run must not name
+    for label, name in enumerate(["red", "blue", "_not_food"]):
+        (real / name).mkdir(parents=True)
+        for i in range(4):
+            rgb = COLOURS.get(name, (128, 128, 128))
+            save(colour_photo(rgb, seed=500 + 10 * label + i, size=480), real / name / f"{i}.jpg")
+
+    result = calibrate.main(["--model", str(run), "--data", str(tiny_folder), "--real", str(real)])
+
+    config = json.loads((run / "config.json").read_text())
+    assert result["input_size"] == config["input_size"] in calibrate.SERVING_SIZES
+    assert list(config["real_top1_by_input_size"]) == [str(size) for size in calibrate.SERVING_SIZES]
+    assert all(counts.endswith("of 8") for counts in config["real_top1_by_input_size"].values())
+    assert config["temperature"] == result["temperature"] and config["threshold"] == result["threshold"]
+    assert (result["real"]["n_known"], result["real"]["n_outside"]) == (8, 4)
+    # the card's test numbers are what `evaluate --split test` prints for the run as it now serves
+    assert json.loads((run / "metrics.json").read_text()) == evaluate.evaluate_run(run, tiny_folder, "test")
