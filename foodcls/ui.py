@@ -398,7 +398,8 @@ def meal_panel(demo: gr.Blocks, table: nutrition.NutritionTable, c: Correction, 
         gr.Markdown(texts.both("meal_private"))
     view = [stored, shown, summary, pick, link]
     private = {"api_visibility": "private"}
-    demo.load(partial(load_meal, table), stored, view, **private)
+    # no progress overlay: the meal comes from the browser at once, and a spinner over it is noise
+    demo.load(partial(load_meal, table), stored, view, show_progress="hidden", **private)
     c.add.click(partial(add_to_meal, table), [stored, c.dish, c.grams, servings], view, **private)
     remove.click(partial(remove_from_meal, table), [stored, pick], view, **private)
     clear.click(partial(clear_meal, table), None, view, **private)

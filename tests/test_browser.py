@@ -308,8 +308,9 @@ def use_the_other_controls_by_keyboard(page) -> None:
 
 
 def settled(page) -> None:
-    """No request pending: Gradio fades pending outputs, which a contrast check must not see."""
-    page.wait_for_function("() => !document.querySelector('.pending, .generating')", timeout=60_000)
+    """No request pending: Gradio fades pending outputs and lays its progress over them, which an axe
+    scan must not see."""
+    page.wait_for_function("() => !document.querySelector('.pending, .generating, .progress-text')", timeout=60_000)
     page.wait_for_timeout(500)
 
 
