@@ -7,7 +7,7 @@ import pytest
 from helpers import FOOD_DATA, ROOT, dish_photo, save
 from PIL import Image
 
-from foodcls import hub, nutrition, service, ui
+from foodcls import hub, nutrition, predict, runs, service, ui
 from foodcls.store import RunStore
 
 TABLE = nutrition.NutritionTable.load()
@@ -99,3 +99,16 @@ def test_heic_and_avif_photos_read_like_jpegs(tmp_path):
         assert read.mode == "RGB" and read.size == (64, 64)
         mean = np.asarray(read, dtype=np.float32).mean(axis=(0, 1))
         assert abs(mean - np.asarray(photo, dtype=np.float32).mean(axis=(0, 1))).max() < 8, path.name
+
+
+@pytest.mark.skipif(not (ROOT / "weights" / runs.DEPLOYED_RUN / "config.json").is_file(), reason="no deployed run")
+def test_the_one_line_python_api_answers_what_the_app_answers_for_a_full_size_photo():
+    if not FOOD_DATA.is_dir():
+        pytest.skip(f"the shared food photos are not at {FOOD_DATA}")
+    small = Image.open(next((FOOD_DATA / "pho").iterdir())).convert("RGB")
+    photo = small.resize((1600, 1200), Image.Resampling.BICUBIC)  # a phone-sized photo, not square
+    expected = predict.load_classifier(ROOT / "weights" / runs.DEPLOYED_RUN).predict(photo, k=service.TOP_K)
+    store = RunStore(hub.WeightsSource(None, "unused"))  # the bundled weights, as the app loads them
+    result = service.classify(store=store, table=TABLE, photo=photo, model_id=runs.DEPLOYED_RUN, threshold=0.0)
+    assert [dish.class_id for dish in result.top] == [class_id for class_id, _ in expected]
+    assert [dish.probability for dish in result.top] == pytest.approx([p for _, p in expected], abs=1e-6)
