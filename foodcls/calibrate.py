@@ -4,8 +4,9 @@ temperature fitted on validation.
     python -m foodcls.calibrate --model RUN --data TRAINING_DIR --real ../shared/data/realworld-dev
 
 1. Serving size: a run trained on small photos (config `source_size`) sees every photo shrunk to that
-   size, then enlarged to its input size; the input size (of SERVING_SIZES) that puts the most real
-   photos of known dishes right first is kept (ties: the smaller).
+   size, then enlarged to its input size; the input size (of SERVING_SIZES) kept is the one at which
+   a threshold within the bounds of 3 names the most real photos of known dishes (then: the best
+   top-1, the smaller size).
 2. Temperature scaling (Guo et al., 2017): one number T that divides the logits, fitted by
    minimising the negative log-likelihood on the run's own validation split at that size; it
    changes no ranking.
@@ -70,26 +71,30 @@ def validation_logits(run_dir: Path, data_dir: Path) -> tuple[torch.Tensor, torc
     return logits, val.labels
 
 
-def top1_hits(logits: torch.Tensor, labels: torch.Tensor) -> int:
-    """How many photos of known dishes (label >= 0) have their dish first."""
-    known = labels >= 0
-    return int((logits[known].argmax(1) == labels[known]).sum())
+def real_photo_scores(logits: torch.Tensor, labels: torch.Tensor, classes: list[str]) -> dict:
+    """Of the real photos of known dishes: how many have their dish first, and how many the best
+    threshold within the bounds names (0 when none keeps them), on uncalibrated probabilities."""
+    report = evaluate.real_photo_report(logits, labels, classes, 1.0)
+    threshold, meets_bounds = choose_threshold(report["curve"])
+    named = next(row["named"] for row in report["curve"] if row["threshold"] == threshold)
+    return {"top1": report["hits"]["top1"], "named": named if meets_bounds else 0}
 
 
-def choose_serving_size(run_dir: Path, real_dir: Path) -> tuple[int, dict[int, int], torch.Tensor, torch.Tensor]:
-    """(input size, top-1 hits on real photos by size, real-photo logits and labels at that size)."""
+def choose_serving_size(run_dir: Path, real_dir: Path) -> tuple[int, dict[int, dict], torch.Tensor, torch.Tensor]:
+    """(input size, scores on real photos by size, real-photo logits and labels at that size): the size
+    that names the most real photos of known dishes within the bounds, then the best top-1, then the smaller."""
     model, config = runs.load_run(run_dir)
     sizes = SERVING_SIZES if "source_size" in config else (config["input_size"],)
     classifiers = [Classifier(model, config | {"input_size": size}) for size in sizes]
     logits, labels, _ = evaluate.photo_folder_logits(classifiers, real_dir)
-    hits = {size: top1_hits(found, labels) for size, found in zip(sizes, logits)}
-    best = max(sizes, key=lambda size: (hits[size], -size))
-    return best, hits, logits[sizes.index(best)], labels
+    scores = {size: real_photo_scores(found, labels, config["classes"]) for size, found in zip(sizes, logits)}
+    best = max(sizes, key=lambda size: (scores[size]["named"], scores[size]["top1"], -size))
+    return best, scores, logits[sizes.index(best)], labels
 
 
 def calibrate(run_dir: Path, data_dir: Path, real_dir: Path) -> dict:
     config_path = Path(run_dir) / "config.json"
-    size, hits_by_size, real_logits, real_labels = choose_serving_size(run_dir, real_dir)
+    size, scores_by_size, real_logits, real_labels = choose_serving_size(run_dir, real_dir)
     runs.write_json(config_path, runs.read_json(config_path) | {"input_size": size})
 
     val_logits, val_labels = validation_logits(run_dir, data_dir)
@@ -103,15 +108,17 @@ def calibrate(run_dir: Path, data_dir: Path, real_dir: Path) -> dict:
     threshold, meets_bounds = choose_threshold(real["curve"])
 
     n_known = real["n_known"]
-    by_size = {str(s): f"{hits} of {n_known}" for s, hits in hits_by_size.items()}
+    by_size = {str(s): f"{scores['top1']} of {n_known}" for s, scores in scores_by_size.items()}
+    named_by_size = {str(s): f"{scores['named']} of {n_known}" for s, scores in scores_by_size.items()}
+    config |= {"temperature": temperature, "threshold": threshold}
     runs.write_json(
-        config_path,
-        config | {"temperature": temperature, "threshold": threshold, "real_top1_by_input_size": by_size},
+        config_path, config | {"real_top1_by_input_size": by_size, "real_named_by_input_size": named_by_size}
     )
     runs.write_json(Path(run_dir) / "metrics.json", evaluate.evaluate_run(run_dir, data_dir, "test"))
     result = {
         "input_size": size,
         "real_top1_by_input_size": by_size,
+        "real_named_by_input_size": named_by_size,
         "temperature": temperature,
         "val_nll_before": round(F.cross_entropy(val_logits, val_labels).item(), 4),
         "val_nll_after": round(F.cross_entropy(val_logits / temperature, val_labels).item(), 4),
@@ -170,7 +177,10 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
     result = calibrate(args.model, args.data, args.real)
     real, chosen = result["real"], next(r for r in result["real"]["curve"] if r["threshold"] == result["threshold"])
-    print(f"input size {result['input_size']} (real top-1 by size: {result['real_top1_by_input_size']})")
+    print(
+        f"input size {result['input_size']} (real photos by size, top-1: {result['real_top1_by_input_size']}, "
+        f"named within the bounds: {result['real_named_by_input_size']})"
+    )
     print(f"temperature {result['temperature']} (val NLL {result['val_nll_before']} -> {result['val_nll_after']})")
     print(
         f"real photos of known dishes: top-1 {real['hits']['top1']} of {real['n_known']}, top-3 {real['hits']['top3']}, "

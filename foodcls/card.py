@@ -94,11 +94,14 @@ def build_card(weights: Path) -> str:
                 f" the input size with the best validation top-1 ({by_size}); its test scores are at that size."
             )
         if "real_top1_by_input_size" in config:
-            by_size = ", ".join(f"{size} px {hits}" for size, hits in config["real_top1_by_input_size"].items())
+            by_size = ", ".join(
+                f"{size} px {hits} right first, {config['real_named_by_input_size'][size]} named within the bounds"
+                for size, hits in config["real_top1_by_input_size"].items()
+            )
             notes.append(
                 f"\n`{run}` trained at {config['train_input_size']} px on {config['source_size']} px photos and "
                 f"serves at {config['input_size']} px, every photo first shrunk to {config['source_size']} px; the size "
-                f"was chosen on real photos (realworld-dev, top-1: {by_size}); its test scores are at that size."
+                f"was chosen on real photos (realworld-dev: {by_size}); its test scores are at that size."
             )
         rows.append(
             f"| `{run}` | {config['name']} | {len(config['classes'])} | {config['parameters']:,} | {config['recipe']} | {len(history)} "

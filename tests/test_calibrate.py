@@ -58,7 +58,8 @@ def test_calibrate_chooses_the_serving_size_on_real_photos_and_rescores_the_test
     config = json.loads((run / "config.json").read_text())
     assert result["input_size"] == config["input_size"] in calibrate.SERVING_SIZES
     assert list(config["real_top1_by_input_size"]) == [str(size) for size in calibrate.SERVING_SIZES]
-    assert all(counts.endswith("of 8") for counts in config["real_top1_by_input_size"].values())
+    for by_size in (config["real_top1_by_input_size"], config["real_named_by_input_size"]):
+        assert all(counts.endswith(" of 8") for counts in by_size.values())
     assert config["temperature"] == result["temperature"] and config["threshold"] == result["threshold"]
     assert (result["real"]["n_known"], result["real"]["n_outside"]) == (8, 4)
     # the card's test numbers are what `evaluate --split test` prints for the run as it now serves
