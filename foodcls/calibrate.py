@@ -95,7 +95,8 @@ def choose_serving_size(run_dir: Path, real_dir: Path) -> tuple[int, dict[int, d
 def calibrate(run_dir: Path, data_dir: Path, real_dir: Path) -> dict:
     config_path = Path(run_dir) / "config.json"
     size, scores_by_size, real_logits, real_labels = choose_serving_size(run_dir, real_dir)
-    runs.write_json(config_path, runs.read_json(config_path) | {"input_size": size})
+    config = runs.read_json(config_path) | {"input_size": size}
+    runs.write_json(config_path, config)  # the validation and test scoring below read the run from disk
 
     val_logits, val_labels = validation_logits(run_dir, data_dir)
     temperature = fit_temperature(val_logits, val_labels)
@@ -103,7 +104,6 @@ def calibrate(run_dir: Path, data_dir: Path, real_dir: Path) -> dict:
     val_curve = evaluate.coverage_curve(
         val_confidence, val_predicted == val_labels, torch.zeros_like(val_labels, dtype=bool)
     )
-    config = runs.read_json(config_path)
     real = evaluate.real_photo_report(real_logits, real_labels, config["classes"], temperature)
     threshold, meets_bounds = choose_threshold(real["curve"])
 
