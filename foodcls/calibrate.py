@@ -3,10 +3,11 @@ temperature fitted on validation.
 
     python -m foodcls.calibrate --model RUN --data TRAINING_DIR --real ../shared/data/realworld-dev
 
-1. Serving size: a run trained on small photos (config `source_size`) sees every photo shrunk to that
-   size, then enlarged to its input size; the input size (of SERVING_SIZES) kept is the one at which
-   a threshold within the bounds of 3 names the most real photos of known dishes (then: the best
-   top-1, the smaller size).
+1. How the run sees a photo: a run trained on small photos (config `source_size`) sees every photo
+   shrunk to that size, then enlarged to its input size (one of SERVING_SIZES), and averages its
+   views (TTA_ZOOMS: the whole centre square, or it and a zoom into its middle). The way kept is the
+   one at which a threshold within the bounds of 3 names the most real photos of known dishes
+   (then: the best top-1, the cheaper forward).
 2. Temperature scaling (Guo et al., 2017): one number T that divides the logits, fitted by
    minimising the negative log-likelihood on the run's own validation split at that size; it
    changes no ranking.
@@ -15,8 +16,8 @@ temperature fitted on validation.
    photos it must not name): the lowest threshold that names the most photos of known dishes
    while at least 90% of the named are right and at most 10% of the others are named.
 
-Real photos go through `Classifier.logits`, the app's own path. Writes `input_size`, `temperature`
-and `threshold` into the run's config.json, the curves with their counts into calibration.json, and
+Real photos go through `Classifier.logits`, the app's own path. Writes `input_size`, `tta_zooms`,
+`temperature` and `threshold` into the run's config.json, the curves with their counts into calibration.json, and
 re-scores the held-out test split at the serving size into metrics.json (what `evaluate` prints).
 """
 
@@ -27,12 +28,14 @@ from pathlib import Path
 import torch
 from torch.nn import functional as F
 
-from foodcls import data, evaluate, runs
-from foodcls.predict import Classifier
+from foodcls import data, evaluate, predict, runs
 
 MIN_PRECISION = 0.90  # of the photos of known dishes it names, at least this share right
 MAX_OUTSIDE_NAMED = 0.10  # of the photos of dishes it does not know, at most this share named
 SERVING_SIZES = (128, 160, 192)  # input sizes tried for a run trained on small photos
+# Test-time views tried: fractions of the centre square's side, each run with its mirror image. Training
+# crops had 35-100% of the area (finetune.RECIPE min_scale), so a zoom of 0.65-0.8 of the side is familiar.
+TTA_ZOOMS = ((1.0,), (1.0, 0.8), (1.0, 0.65))
 
 
 def fit_temperature(logits: torch.Tensor, labels: torch.Tensor) -> float:
@@ -65,10 +68,7 @@ def validation_logits(run_dir: Path, data_dir: Path) -> tuple[torch.Tensor, torc
     model, config = runs.load_run(run_dir)
     only = set(data.read_manifest(Path(run_dir) / "split.json")["splits"]["val"])
     val = evaluate.load_run_photos(config, data_dir, only)
-    logits = evaluate.predict_logits(
-        model, val.images, config["mean"], config["std"], torch.device("cpu"), config["tta_flip"]
-    )
-    return logits, val.labels
+    return evaluate.run_logits(model, config, val.images), val.labels
 
 
 def real_photo_scores(logits: torch.Tensor, labels: torch.Tensor, classes: list[str]) -> dict:
@@ -80,22 +80,36 @@ def real_photo_scores(logits: torch.Tensor, labels: torch.Tensor, classes: list[
     return {"top1": report["hits"]["top1"], "named": named if meets_bounds else 0}
 
 
-def choose_serving_size(run_dir: Path, real_dir: Path) -> tuple[int, dict[int, dict], torch.Tensor, torch.Tensor]:
-    """(input size, scores on real photos by size, real-photo logits and labels at that size): the size
-    that names the most real photos of known dishes within the bounds, then the best top-1, then the smaller."""
+def serving_ways(config: dict) -> list[dict]:
+    """The (input size, views) pairs tried for a run, cheapest forward first; one for a run that
+    was trained on the photos it serves (no `source_size`)."""
+    if "source_size" not in config:
+        return [{"input_size": config["input_size"], "tta_zooms": predict.zooms_of(config)}]
+    ways = [{"input_size": size, "tta_zooms": list(zooms)} for size in SERVING_SIZES for zooms in TTA_ZOOMS]
+    return sorted(ways, key=lambda way: way["input_size"] ** 2 * len(way["tta_zooms"]))
+
+
+def way_name(way: dict) -> str:
+    return f"{way['input_size']} px, views " + " + ".join(f"{zoom:g}" for zoom in way["tta_zooms"])
+
+
+def choose_serving_way(run_dir: Path, real_dir: Path) -> tuple[dict, dict[str, dict], torch.Tensor, torch.Tensor]:
+    """(input size and views, scores on real photos by way, real-photo logits and labels that way): the
+    way that names the most real photos of known dishes within the bounds, then the best top-1, then
+    the cheaper forward."""
     model, config = runs.load_run(run_dir)
-    sizes = SERVING_SIZES if "source_size" in config else (config["input_size"],)
-    classifiers = [Classifier(model, config | {"input_size": size}) for size in sizes]
+    ways = serving_ways(config)
+    classifiers = [predict.Classifier(model, config | way) for way in ways]
     logits, labels, _ = evaluate.photo_folder_logits(classifiers, real_dir)
-    scores = {size: real_photo_scores(found, labels, config["classes"]) for size, found in zip(sizes, logits)}
-    best = max(sizes, key=lambda size: (scores[size]["named"], scores[size]["top1"], -size))
-    return best, scores, logits[sizes.index(best)], labels
+    scores = [real_photo_scores(found, labels, config["classes"]) for found in logits]
+    best = max(range(len(ways)), key=lambda i: (scores[i]["named"], scores[i]["top1"], -i))
+    return ways[best], {way_name(w): s for w, s in zip(ways, scores)}, logits[best], labels
 
 
 def calibrate(run_dir: Path, data_dir: Path, real_dir: Path) -> dict:
     config_path = Path(run_dir) / "config.json"
-    size, scores_by_size, real_logits, real_labels = choose_serving_size(run_dir, real_dir)
-    config = runs.read_json(config_path) | {"input_size": size}
+    way, scores_by_way, real_logits, real_labels = choose_serving_way(run_dir, real_dir)
+    config = runs.read_json(config_path) | way
     runs.write_json(config_path, config)  # the validation and test scoring below read the run from disk
 
     val_logits, val_labels = validation_logits(run_dir, data_dir)
@@ -108,17 +122,15 @@ def calibrate(run_dir: Path, data_dir: Path, real_dir: Path) -> dict:
     threshold, meets_bounds = choose_threshold(real["curve"])
 
     n_known = real["n_known"]
-    by_size = {str(s): f"{scores['top1']} of {n_known}" for s, scores in scores_by_size.items()}
-    named_by_size = {str(s): f"{scores['named']} of {n_known}" for s, scores in scores_by_size.items()}
+    by_way = {
+        name: {"top1": f"{scores['top1']} of {n_known}", "named": f"{scores['named']} of {n_known}"}
+        for name, scores in scores_by_way.items()
+    }
     config |= {"temperature": temperature, "threshold": threshold}
-    runs.write_json(
-        config_path, config | {"real_top1_by_input_size": by_size, "real_named_by_input_size": named_by_size}
-    )
+    runs.write_json(config_path, config | {"real_photos_by_way": by_way})
     runs.write_json(Path(run_dir) / "metrics.json", evaluate.evaluate_run(run_dir, data_dir, "test"))
-    result = {
-        "input_size": size,
-        "real_top1_by_input_size": by_size,
-        "real_named_by_input_size": named_by_size,
+    result = way | {
+        "real_photos_by_way": by_way,
         "temperature": temperature,
         "val_nll_before": round(F.cross_entropy(val_logits, val_labels).item(), 4),
         "val_nll_after": round(F.cross_entropy(val_logits / temperature, val_labels).item(), 4),
@@ -177,10 +189,9 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
     result = calibrate(args.model, args.data, args.real)
     real, chosen = result["real"], next(r for r in result["real"]["curve"] if r["threshold"] == result["threshold"])
-    print(
-        f"input size {result['input_size']} (real photos by size, top-1: {result['real_top1_by_input_size']}, "
-        f"named within the bounds: {result['real_named_by_input_size']})"
-    )
+    print(f"serving {way_name(result)}; real photos of known dishes by way (top-1, named within the bounds):")
+    for name, scores in result["real_photos_by_way"].items():
+        print(f"  {name}: {scores['top1']}, {scores['named']}")
     print(f"temperature {result['temperature']} (val NLL {result['val_nll_before']} -> {result['val_nll_after']})")
     print(
         f"real photos of known dishes: top-1 {real['hits']['top1']} of {real['n_known']}, top-3 {real['hits']['top3']}, "

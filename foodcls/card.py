@@ -93,15 +93,18 @@ def build_card(weights: Path) -> str:
                 f"\n{config['name']} trained at {config['train_input_size']} px and serves at {config['input_size']} px,"
                 f" the input size with the best validation top-1 ({by_size}); its test scores are at that size."
             )
-        if "real_top1_by_input_size" in config:
-            by_size = ", ".join(
-                f"{size} px {hits} right first, {config['real_named_by_input_size'][size]} named within the bounds"
-                for size, hits in config["real_top1_by_input_size"].items()
+        if "real_photos_by_way" in config:
+            tried = "; ".join(
+                f"{way}: {scores['top1']} right first, {scores['named']} named within the bounds"
+                for way, scores in config["real_photos_by_way"].items()
             )
+            zooms = " and ".join(f"{zoom:.0%}" for zoom in config["tta_zooms"])
             notes.append(
                 f"\n`{run}` trained at {config['train_input_size']} px on {config['source_size']} px photos and "
-                f"serves at {config['input_size']} px, every photo first shrunk to {config['source_size']} px; the size "
-                f"was chosen on real photos (realworld-dev: {by_size}); its test scores are at that size."
+                f"serves at {config['input_size']} px: every photo's centre square is first shrunk to "
+                f"{config['source_size']} px, and its views ({zooms} of the square's side, each with its mirror "
+                f"image) are averaged. Size and views were chosen on real photos (realworld-dev; {tried}); its "
+                "test scores are served the same way."
             )
         rows.append(
             f"| `{run}` | {config['name']} | {len(config['classes'])} | {config['parameters']:,} | {config['recipe']} | {len(history)} "

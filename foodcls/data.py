@@ -122,6 +122,18 @@ def upscale(images: torch.Tensor, size: int) -> torch.Tensor:
     return enlarged.round_().clamp_(0, 255).to(torch.uint8)
 
 
+def centre_zooms(squares: torch.Tensor, zooms: list[float], size: int) -> torch.Tensor:
+    """The views of uint8 N x 3 x s x s squares that a run averages: for each zoom, the central
+    `zoom` of the side, enlarged to size x size; zoom-major, (len(zooms) * N) x 3 x size x size."""
+    side = squares.shape[-1]
+    views = []
+    for zoom in zooms:
+        kept = round(side * zoom)
+        start = (side - kept) // 2
+        views.append(upscale(squares[..., start : start + kept, start : start + kept].contiguous(), size))
+    return torch.cat(views)
+
+
 @dataclass
 class ImageSet:
     """Decoded photos of a class-folder dataset; `paths` are relative, as 'class/file'."""

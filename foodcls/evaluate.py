@@ -30,6 +30,15 @@ def predict_logits(model, images: torch.Tensor, mean, std, device, tta_flip: boo
     return torch.cat(outputs)
 
 
+def run_logits(model, config: dict, squares: torch.Tensor) -> torch.Tensor:
+    """Float32 logits of uint8 centre squares at the run's source size, as the run serves photos:
+    each of its views (config `tta_zooms`) enlarged to its input size, averaged over views and flips."""
+    zooms = predict.zooms_of(config)
+    views = data.centre_zooms(squares, zooms, config["input_size"])
+    logits = predict_logits(model, views, config["mean"], config["std"], torch.device("cpu"), config["tta_flip"])
+    return logits.view(len(zooms), len(squares), -1).mean(0)
+
+
 def score(logits: torch.Tensor, labels: torch.Tensor, classes: list[str]) -> dict:
     """Top-1, top-3, top-5, per-class accuracy and confusion matrix (rows: true class, columns: predicted)."""
     top5 = logits.topk(min(5, logits.shape[1]), dim=1).indices
@@ -128,13 +137,11 @@ def score_photo_folder(run_dir: Path, data_dir: Path) -> dict:
 
 
 def load_run_photos(config: dict, data_dir: Path, only: set[str] | None = None) -> data.ImageSet:
-    """A class folder's photos as the run sees them: squared at its `source_size` (if it has one), then
-    enlarged to its input size; `only` keeps those relative paths (a split of its split.json)."""
-    image_set = data.load_image_set(
+    """A class folder's photos as centre squares at the run's `source_size` (else its input size), for
+    `run_logits`; `only` keeps those relative paths (a split of its split.json)."""
+    return data.load_image_set(
         data_dir, config.get("source_size", config["input_size"]), only=only, classes=config["classes"]
     )
-    image_set.images = data.upscale(image_set.images, config["input_size"])
-    return image_set
 
 
 def evaluate_run(run_dir: Path, data_dir: Path, split: str = "all") -> dict:
@@ -153,10 +160,7 @@ def evaluate_run(run_dir: Path, data_dir: Path, split: str = "all") -> dict:
         print(
             f"note: {len(only) - len(image_set.paths)} test file(s) of the split are not in {data_dir}", file=sys.stderr
         )
-    logits = predict_logits(
-        model, image_set.images, config["mean"], config["std"], torch.device("cpu"), config["tta_flip"]
-    )
-    return score(logits, image_set.labels, config["classes"])
+    return score(run_logits(model, config, image_set.images), image_set.labels, config["classes"])
 
 
 def main(argv=None) -> None:

@@ -42,6 +42,7 @@ RECIPE = {
     "epochs": 10,
     "batch_size": 128,
     "min_scale": 0.35,
+    "augmented_views": 3,  # cached random crops of each training photo, besides the plain one
     "label_smoothing": 0.1,
     "dropout": 0.2,
     "pretrained": True,
@@ -87,35 +88,46 @@ def extract(frozen: Frozen, images: torch.Tensor, recipe: dict, augmented: bool,
 
 
 def cached_features(cache: Path, frozen: Frozen, image_set: data.ImageSet, split: dict, recipe: dict) -> dict:
-    """train_plain, train_augmented, val_plain, val_flipped features, computed once and kept on disk."""
-    if cache.is_file():
-        print(f"features from {cache}")
-        return load_file(str(cache))
-    torch.manual_seed(0)
+    """Frozen features of the training photos (plain and `augmented_views` augmented views) and of the
+    validation photos (plain and flipped), one file per view in `cache`, each computed once.
+
+    A view is written as soon as it is computed, so a cut session resumes from the next view.
+    """
     train_images, val_images = image_set.images[split["train"]], image_set.images[split["val"]]
-    features = {
-        "train_plain": extract(frozen, train_images, recipe, False, "features train"),
-        "train_augmented": extract(frozen, train_images, recipe, True, "features train, augmented"),
-        "val_plain": extract(frozen, val_images, recipe, False, "features val"),
-        "val_flipped": extract(frozen, val_images.flip(3), recipe, False, "features val, flipped"),
+    views = {  # name: (photos, seed of its random crops, or None for no crops)
+        "train_plain": (train_images, None),
+        **{f"train_augmented_{i}": (train_images, i) for i in range(recipe["augmented_views"])},
+        "val_plain": (val_images, None),
+        "val_flipped": (val_images.flip(3), None),
     }
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    save_file({k: v.contiguous() for k, v in features.items()}, str(cache))
+    cache.mkdir(parents=True, exist_ok=True)
+    features = {}
+    for name, (images, seed) in views.items():
+        path = cache / f"{name}.safetensors"
+        if not path.is_file():
+            torch.manual_seed(seed or 0)
+            computed = extract(frozen, images, recipe, seed is not None, f"features {name}")
+            save_file({name: computed.contiguous()}, str(path) + ".tmp")
+            Path(str(path) + ".tmp").replace(path)
+        features[name] = load_file(str(path))[name]
+    print(f"features from {cache}: " + ", ".join(features), flush=True)
     return features
 
 
 def train_one_epoch(trained, optimizer, scheduler, features, labels, recipe, epoch, seed) -> dict:
-    """One pass over the training photos, each as its plain or its augmented view (a coin flip)."""
+    """One pass over the training photos, each as one of its cached views, drawn at random."""
     trained.train()
     generator = torch.Generator().manual_seed(seed * 1000 + epoch)
     order = torch.randperm(len(labels), generator=generator)
-    use_augmented = torch.rand(len(labels), generator=generator) < 0.5
+    views = [features["train_plain"]] + [features[f"train_augmented_{i}"] for i in range(recipe["augmented_views"])]
+    view_of = torch.randint(len(views), (len(labels),), generator=generator)
     loss_sum, correct, seen = 0.0, 0, 0
     steps = len(labels) // recipe["batch_size"]
     for batch in tqdm(order[: steps * recipe["batch_size"]].split(recipe["batch_size"]), desc=f"epoch {epoch}"):
-        inputs = torch.where(
-            use_augmented[batch].view(-1, 1, 1, 1), features["train_augmented"][batch], features["train_plain"][batch]
-        )
+        inputs = torch.empty((len(batch), *views[0].shape[1:]), dtype=views[0].dtype)
+        for index, view in enumerate(views):
+            chosen = view_of[batch] == index
+            inputs[chosen] = view[batch[chosen]]
         inputs = inputs.float().contiguous(memory_format=torch.channels_last)
         if torch.rand(1, generator=generator).item() < 0.5:  # the plain view is unflipped: flip half the batches
             inputs = inputs.flip(3)
@@ -201,7 +213,7 @@ def main(argv=None) -> None:
     model = model.to(memory_format=torch.channels_last)
     frozen = Frozen(model, recipe["frozen_blocks"]).eval()
     trained = Trained(model, recipe["frozen_blocks"], recipe["dropout"])
-    features = cached_features(work / "features.safetensors", frozen, image_set, split, recipe)
+    features = cached_features(work / "features", frozen, image_set, split, recipe)
     train_labels, val_labels = image_set.labels[split["train"]], image_set.labels[split["val"]]
 
     optimizer = train.make_optimizer(trained, recipe)
@@ -239,11 +251,6 @@ def finish_run(out: Path, model, image_set, split, recipe, progress, seed) -> No
     spec = models.MODEL_SPECS[recipe["model_id"]]
     shipped = runs.half_precision(model.state_dict())
     model.load_state_dict(runs.full_precision(shipped))
-    test = image_set.subset(split["test"])
-    logits = evaluate.predict_logits(
-        model, data.upscale(test.images, recipe["input_size"]), spec.mean, spec.std, torch.device("cpu"), True
-    )
-    metrics = evaluate.score(logits, test.labels, image_set.classes)
     config = {
         "model_id": recipe["model_id"],
         "name": spec.name,
@@ -266,6 +273,8 @@ def finish_run(out: Path, model, image_set, split, recipe, progress, seed) -> No
         "train_seconds": round(progress["train_seconds"], 1),
         "versions": train.package_versions(),
     }
+    test = image_set.subset(split["test"])
+    metrics = evaluate.score(evaluate.run_logits(model, config, test.images), test.labels, image_set.classes)
     runs.save_run(out, shipped, config, progress["history"], metrics)
     data.write_manifest(out / "split.json", image_set, split, seed)
     print(f"test top-1 {metrics['top1']:.4f} top-3 {metrics['top3']:.4f} -> {out}")

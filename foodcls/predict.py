@@ -30,6 +30,11 @@ def tta_logits(model, inputs: torch.Tensor, tta_flip: bool) -> torch.Tensor:
     return (plain + mirrored) / 2
 
 
+def zooms_of(config: dict) -> list[float]:
+    """The run's test-time views, as fractions of the centre square's side (config `tta_zooms`)."""
+    return config.get("tta_zooms", [1.0])
+
+
 @dataclass
 class Classifier:
     """A trained model and its config; `Classifier(model, config)` prepares a serving copy of `model`."""
@@ -39,7 +44,7 @@ class Classifier:
 
     def __post_init__(self, model: nn.Module):
         size = self.config["input_size"]
-        pixels = torch.zeros(1, 3, size, size, dtype=torch.uint8)
+        pixels = torch.zeros(len(zooms_of(self.config)), 3, size, size, dtype=torch.uint8)
         prepared = serving.prepare_for_cpu(model, size, lambda dtype: self.request_inputs(pixels, dtype))
         # the serving copy: folded, in the serving dtype, still differentiable (Grad-CAM)
         self.model, self.inference_model, self.dtype = prepared.model, prepared.inference_model, prepared.dtype
@@ -49,13 +54,17 @@ class Classifier:
         return self.config["classes"]
 
     def pixels(self, image: Image.Image) -> torch.Tensor:
-        """One photo as the model sees it: resized, centre-cropped, 1 x 3 x S x S uint8.
+        """One photo as the model sees it: its centre square, in each of the run's views (config
+        `tta_zooms`, the whole square first), V x 3 x S x S uint8.
 
         A run trained on small photos (config `source_size`) sees the photo shrunk to that size first.
         """
-        size = self.config["input_size"]
-        source_size = self.config.get("source_size", size)
-        return data.upscale(data.square_uint8(image.convert("RGB"), source_size).unsqueeze(0), size)
+        square = data.square_uint8(image.convert("RGB"), self.config.get("source_size", self.config["input_size"]))
+        return self.views(square.unsqueeze(0))
+
+    def views(self, square: torch.Tensor) -> torch.Tensor:
+        """The views of one uint8 1 x 3 x s x s centre square (at `source_size`), as `pixels` makes them."""
+        return data.centre_zooms(square, zooms_of(self.config), self.config["input_size"])
 
     def inputs(self, pixels: torch.Tensor, dtype: torch.dtype | None = None) -> torch.Tensor:
         """The model input of `pixels`: normalised, in the serving dtype, channels-last."""
@@ -63,15 +72,15 @@ class Classifier:
         return inputs.contiguous(memory_format=torch.channels_last)
 
     def request_inputs(self, pixels: torch.Tensor, dtype: torch.dtype | None = None) -> torch.Tensor:
-        """What one request runs through the model: with flip TTA, the photo and its mirror image as
-        one batch of two."""
+        """What one request runs through the model: its views and, with flip TTA, their mirror images,
+        as one batch."""
         inputs = self.inputs(pixels, dtype)
         return with_mirror_images(inputs) if self.config["tta_flip"] else inputs
 
     @torch.inference_mode()
     def logits_of_pixels(self, pixels: torch.Tensor) -> torch.Tensor:
-        """Float32 logits for one photo already at the input size (see `pixels`), averaged over flip TTA."""
-        return tta_logits(self.inference_model, self.inputs(pixels), self.config["tta_flip"])[0]
+        """Float32 logits for the views of one photo (see `pixels`), averaged over the views and flips."""
+        return tta_logits(self.inference_model, self.inputs(pixels), self.config["tta_flip"]).mean(0)
 
     def logits(self, image: Image.Image) -> torch.Tensor:
         return self.logits_of_pixels(self.pixels(image))
@@ -104,7 +113,7 @@ def grad_cam(classifier: Classifier, image: Image.Image, class_index: int) -> Im
         return output.clone()  # what follows may work in place (an in-place ReLU6 does): keep ours intact
 
     size = classifier.config["input_size"]
-    pixels = classifier.pixels(image)
+    pixels = classifier.pixels(image)[:1]  # the whole centre square
     inputs = classifier.inputs(pixels).requires_grad_()
     with GRAD_CAM_LOCK:  # the hook sits on the shared model: one Grad-CAM at a time
         with serving.removed_after([layer.register_forward_hook(keep_activation)]):

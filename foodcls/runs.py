@@ -29,6 +29,7 @@ RUN_TITLES = {
 CLASS_ID = re.compile(r"^(?:[a-z0-9_]{1,64}|[가-힣][가-힣0-9_]{0,63})$")
 MAX_CLASSES = 1000
 SIZE_RANGE = (16, 512)
+MAX_VIEWS = 4  # test-time views of a photo (config tta_zooms), each run once or twice (flip) per request
 
 
 class InvalidConfig(ValueError):
@@ -40,7 +41,8 @@ def validate_config(config) -> dict:
 
     classes: a non-empty list of unique class ids (CLASS_ID); input_size and source_size (optional):
     ints in SIZE_RANGE; mean, std: three finite numbers, std > 0; model_id: one of MODEL_SPECS, with
-    that model's name; tta_flip: a bool; threshold and temperature (optional): numbers in range.
+    that model's name; tta_flip: a bool; tta_zooms (optional): 1 to MAX_VIEWS fractions in (0, 1],
+    the first 1; threshold and temperature (optional): numbers in range.
     """
 
     def refuse(why: str):
@@ -77,6 +79,14 @@ def validate_config(config) -> dict:
         refuse("std must be above 0")
     if not isinstance(config.get("tta_flip"), bool):
         refuse("tta_flip must be true or false")
+    zooms = config.get("tta_zooms", [1.0])
+    if (
+        not isinstance(zooms, list)
+        or not 0 < len(zooms) <= MAX_VIEWS
+        or not all(type(z) in (int, float) and 0.25 <= z <= 1 for z in zooms)
+        or zooms[0] != 1
+    ):
+        refuse(f"tta_zooms must be 1 to {MAX_VIEWS} fractions from 0.25 to 1, the first 1")
     for key, low, high in (("threshold", 0, 1), ("temperature", 0.01, 100)):  # written by foodcls.calibrate
         value = config.get(key, low)
         if type(value) not in (int, float) or not low <= value <= high:

@@ -9,7 +9,7 @@ def test_quick_benchmark_writes_its_table_and_json(tiny_weights, tmp_path):
     table = (tmp_path / "bench.md").read_text()
     assert "| ShallowNet (3 classes) |" in table and "| DeepNet10 (3 classes) |" in table
     result = json.loads((tmp_path / "bench.json").read_text())
-    assert {"speedup_vs_naive", "pct_of_ceiling"} <= set(result["models"][0])
+    assert {"speedup_vs_naive", "pct_of_ceiling", "request_forward_pct_of_ceiling"} <= set(result["models"][0])
     # every kind of client (gradio_client, Gradio REST, the JSON API) was served every request; a cold start answered
     assert [s["client"] for s in result["served"]] == ["gradio_client", "http", "json"]
     assert all(s["requests"] == 8 and s["requests_per_s"] > 0 for s in result["served"])

@@ -43,7 +43,7 @@ def test_choose_threshold_says_when_no_threshold_meets_the_bounds():
     assert calibrate.choose_threshold(curve) == (0.6, False)
 
 
-def test_calibrate_chooses_the_serving_size_on_real_photos_and_rescores_the_test_split(tiny_folder, tmp_path):
+def test_calibrate_chooses_the_serving_size_and_views_on_real_photos_and_rescores_the_test_split(tiny_folder, tmp_path):
     run = tmp_path / "run"
     finetune.main(["--data", str(tiny_folder), "--out", str(run), "--epochs", "2", "--batch-size", "8"])
     real = tmp_path / "real"  # big photos of two known colours, and grey ones the run must not name
@@ -57,9 +57,11 @@ def test_calibrate_chooses_the_serving_size_on_real_photos_and_rescores_the_test
 
     config = json.loads((run / "config.json").read_text())
     assert result["input_size"] == config["input_size"] in calibrate.SERVING_SIZES
-    assert list(config["real_top1_by_input_size"]) == [str(size) for size in calibrate.SERVING_SIZES]
-    for by_size in (config["real_top1_by_input_size"], config["real_named_by_input_size"]):
-        assert all(counts.endswith(" of 8") for counts in by_size.values())
+    assert tuple(result["tta_zooms"]) == tuple(config["tta_zooms"]) in calibrate.TTA_ZOOMS
+    tried = config["real_photos_by_way"]
+    assert len(tried) == len(calibrate.SERVING_SIZES) * len(calibrate.TTA_ZOOMS)
+    assert calibrate.way_name(config) in tried
+    assert all(s["top1"].endswith(" of 8") and s["named"].endswith(" of 8") for s in tried.values())
     assert config["temperature"] == result["temperature"] and config["threshold"] == result["threshold"]
     assert (result["real"]["n_known"], result["real"]["n_outside"]) == (8, 4)
     # the card's test numbers are what `evaluate --split test` prints for the run as it now serves

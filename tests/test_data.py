@@ -138,3 +138,12 @@ def test_augment_keeps_shape_and_flips_some_images():
     assert out.shape == ramp.shape
     flipped = out[:, 0, 16, 0] > 0  # a flipped ramp starts high
     assert 10 < flipped.sum() < 54
+
+
+def test_centre_zooms_enlarge_the_middle_of_each_square():
+    squares = torch.zeros(2, 3, 64, 64, dtype=torch.uint8)
+    squares[:, :, 16:48, 16:48] = 200  # a bright middle half
+    whole, zoomed = data.centre_zooms(squares, [1.0, 0.5], 128).chunk(2)
+    assert whole.shape == zoomed.shape == (2, 3, 128, 128)
+    torch.testing.assert_close(whole, data.upscale(squares, 128))
+    assert zoomed.min() == 200 and whole.float().mean() < 100

@@ -1,13 +1,14 @@
 """Preparing a model for the CPU: folding, padding inside the convolutions, oneDNN Graph; the classifier."""
 
 import copy
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from helpers import dish_photo
 
-from foodcls import models, predict, serving
+from foodcls import data, evaluate, models, predict, runs, serving
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -91,3 +92,20 @@ def test_a_classifier_leaves_the_model_it_is_made_from_as_it_was():
     assert any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())
     assert model.state_dict().keys() == before.keys()
     assert all(torch.equal(value, before[name]) for name, value in model.state_dict().items())
+
+
+def test_a_classifier_with_zoomed_views_averages_them_as_evaluate_scores_them():
+    model, config = runs.load_run(Path("weights/efficientnet_lite0"))  # a trained net: views differ
+    config |= {"input_size": 128, "source_size": 64, "tta_zooms": [1.0, 0.65]}
+    classifier = predict.Classifier(model, config)
+    photo = dish_photo("ramen").resize((640, 480))
+    views = classifier.pixels(photo)
+    assert views.shape == (2, 3, 128, 128)
+    whole, zoomed = classifier.logits_of_pixels(views[:1]), classifier.logits_of_pixels(views[1:])
+    assert not torch.allclose(whole, zoomed, atol=0.05)  # the zoom is a different view
+    torch.testing.assert_close(classifier.logits(photo), (whole + zoomed) / 2, rtol=0, atol=0.02)  # bfloat16
+    square = data.square_uint8(photo, 64)
+    # the test split's path (float32, batched) gives what a request gives (bfloat16 where served so)
+    torch.testing.assert_close(
+        evaluate.run_logits(model, config, square.unsqueeze(0))[0], classifier.logits(photo), rtol=0, atol=0.1
+    )

@@ -33,21 +33,26 @@ def count_macs(model: nn.Module, size: int) -> int:
 
 
 def naive_request(model: nn.Module, config: dict, path: Path, table: dict) -> list:
-    """The baseline: plain eager float32, torchvision PIL transforms, autograd on, no channels-last."""
+    """The baseline: plain eager float32, torchvision PIL transforms, autograd on, no channels-last;
+    the same views (config `tta_zooms`) and flips as the served request."""
     from torchvision import transforms
 
     size, source_size = config["input_size"], config.get("source_size", config["input_size"])
-    transform = transforms.Compose(
-        [
-            transforms.Resize(source_size),
-            transforms.CenterCrop(source_size),
-            transforms.Resize(size),
-            transforms.ToTensor(),
-            transforms.Normalize(config["mean"], config["std"]),
-        ]
-    )
     image = Image.open(path).convert("RGB")
-    logits = predict.tta_logits(model, transform(image).unsqueeze(0), config["tta_flip"])
+    views = []
+    for zoom in predict.zooms_of(config):
+        transform = transforms.Compose(
+            [
+                transforms.Resize(source_size),
+                transforms.CenterCrop(source_size),
+                transforms.CenterCrop(round(source_size * zoom)),
+                transforms.Resize(size),
+                transforms.ToTensor(),
+                transforms.Normalize(config["mean"], config["std"]),
+            ]
+        )
+        views.append(transform(image))
+    logits = predict.tta_logits(model, torch.stack(views), config["tta_flip"]).mean(0, keepdim=True)
     top = logits.softmax(1)[0].topk(3)
     best = config["classes"][top.indices[0]]
     return nutrition.facts_frame(table.facts(best)).values.tolist() if best in table else []
@@ -66,11 +71,9 @@ def held_out_top1(run_dir: Path, data_dir: Path, model: nn.Module, classifier) -
     config = classifier.config
     test = set(data.read_manifest(run_dir / "split.json")["splits"]["test"])
     images = evaluate.load_run_photos(config, data_dir, test)
-    pixels = images.images
-    logits = evaluate.predict_logits(
-        model, pixels, config["mean"], config["std"], torch.device("cpu"), config["tta_flip"]
-    )
-    served = [classifier.probabilities_of_pixels(one.unsqueeze(0)).argmax().item() for one in pixels]
+    logits = evaluate.run_logits(model, config, images.images)
+    squares = images.images.split(1)
+    served = [classifier.probabilities_of_pixels(classifier.views(square)).argmax().item() for square in squares]
     return {
         "test_top1_float32": evaluate.score(logits, images.labels, config["classes"])["top1"],
         "test_top1_served": round((torch.tensor(served) == images.labels).float().mean().item(), 4),
@@ -112,7 +115,8 @@ def bench_models(
         naive_model, _ = runs.load_run(runs_dir / run)
         macs = count_macs(naive_model, size)
         pixels = classifier.pixels(Image.open(photo))
-        x, batch = classifier.inputs(pixels), classifier.request_inputs(pixels)  # batch: the request's own forward
+        x = classifier.inputs(pixels[:1])  # one photo, one view: the forward of the ceiling comparison
+        batch = classifier.request_inputs(pixels)  # the request's own forward: its views and their mirrors
         with torch.inference_mode():
             forward = timed(lambda m=classifier.inference_model, x=x: m(x), repeats)
             request_forward = timed(lambda m=classifier.inference_model, b=batch: m(b), repeats)
@@ -124,7 +128,9 @@ def bench_models(
         request_times = timed(request, repeats)
         baseline = timed(lambda m=naive_model, c=config: naive_request(m, c, photo, table), repeats)
         gflops = 2 * macs / (p(forward, 50) / 1000) / 1e9
+        request_gflops = 2 * macs * len(batch) / (p(request_forward, 50) / 1000) / 1e9
         dtype = str(classifier.dtype).removeprefix("torch.")
+        ceiling = ceilings[serving.SERVING_THREADS][dtype]
         row = {
             "model": f"{config['name']} ({len(config['classes'])} classes)",
             "parameters": models.count_parameters(naive_model),
@@ -134,9 +140,10 @@ def bench_models(
             "forward_p50_ms": round(p(forward, 50), 2),
             "forward_p95_ms": round(p(forward, 95), 2),
             "gflops": round(gflops, 1),
-            "pct_of_ceiling": round(100 * gflops / ceilings[serving.SERVING_THREADS][dtype], 1),
+            "pct_of_ceiling": round(100 * gflops / ceiling, 1),
             "request_batch": len(batch),
             "request_forward_p50_ms": round(p(request_forward, 50), 2),
+            "request_forward_pct_of_ceiling": round(100 * request_gflops / ceiling, 1),
             "request_p50_ms": round(p(request_times, 50), 2),
             "request_p95_ms": round(p(request_times, 95), 2),
             "naive_p50_ms": round(p(baseline, 50), 2),

@@ -20,15 +20,17 @@ def markdown(result: dict) -> str:
         " the ceiling of the dtype the model is served in, on as many threads.",
         "",
         "| model | params | input | MMACs | dtype | forward p50 / p95 ms | GFLOP/s (% of its dtype's ceiling) "
-        "| request p50 / p95 ms (its forward) | naive p50 ms | speed-up | test top-1 float32 / served |",
-        "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|",
+        "| request p50 / p95 ms | its forward: batch, ms (% of ceiling) | naive p50 ms | speed-up "
+        "| test top-1 float32 / served |",
+        "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in result["models"]:
         accuracy = f"{r['test_top1_float32']:.1%} / {r['test_top1_served']:.1%}" if "test_top1_served" in r else "-"
         lines.append(
             f"| {r['model']} | {r['parameters']:,} | {r['input']} | {r['mmacs']} | {r['dtype']} "
             f"| {r['forward_p50_ms']} / {r['forward_p95_ms']} | {r['gflops']} ({r['pct_of_ceiling']}%) "
-            f"| {r['request_p50_ms']} / {r['request_p95_ms']} ({r['request_forward_p50_ms']}) | {r['naive_p50_ms']} | {r['speedup_vs_naive']}x | {accuracy} |"
+            f"| {r['request_p50_ms']} / {r['request_p95_ms']} | {r['request_batch']}, {r['request_forward_p50_ms']}"
+            f" ({r['request_forward_pct_of_ceiling']}%) | {r['naive_p50_ms']} | {r['speedup_vs_naive']}x | {accuracy} |"
         )
     lines += served_table(result.get("served", []))
     if "cold_start" in result:
