@@ -53,7 +53,7 @@ EfficientNet-Lite0 (ImageNet, Apache-2.0), chosen because its package installs o
 photos trainable on that CPU. Bigger backbones (Lite1/Lite2) were not tried: the CPU time went to
 more epochs of Lite0 instead, since a first 3-epoch run was still underfitting (training accuracy
 61%, validation 60%). Its first three stages keep the ImageNet weights; `python -m foodcls.finetune`
-trained the rest (the epochs are in the table), `python -m foodcls.calibrate` chose its serving size,
+trained the rest (the epochs are in the table), `python -m foodcls.calibrate` chose its serving size and views,
 temperature and threshold.
 
 ## Reproduce

@@ -41,7 +41,7 @@ def validate_config(config) -> dict:
 
     classes: a non-empty list of unique class ids (CLASS_ID); input_size and source_size (optional):
     ints in SIZE_RANGE; mean, std: three finite numbers, std > 0; model_id: one of MODEL_SPECS, with
-    that model's name; tta_flip: a bool; tta_zooms (optional): 1 to MAX_VIEWS fractions in (0, 1],
+    that model's name; tta_flip: a bool; tta_zooms (optional): 1 to MAX_VIEWS fractions from 0.25 to 1,
     the first 1; threshold and temperature (optional): numbers in range.
     """
 
