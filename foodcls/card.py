@@ -114,7 +114,9 @@ def build_card(weights: Path) -> str:
         )
     findings = curves.explanation(configs, histories) if configs else "No study runs yet."
     real = [
-        real_photo_section(weights, run) for run in runs.SERVED_RUNS if (weights / run / "calibration.json").is_file()
+        real_photo_section(weights, run) + errors_section(run, runs.read_json(weights / run / "metrics.json"))
+        for run in runs.SERVED_RUNS
+        if (weights / run / "calibration.json").is_file()
     ]
     return (
         f"{HEADER}\n## Runs\n\n"
@@ -148,6 +150,25 @@ def real_photo_section(weights: Path, run: str) -> str:
         f"{share(chosen['named'], chosen['known'])} known-dish photos, {share(chosen['named_right'], chosen['named'])} "
         f"of them right, and {share(chosen['outside_named'], chosen['outside'])} of the others.\n\n"
         f"![coverage and precision as the threshold moves]({run}/coverage.svg)\n"
+    )
+
+
+def errors_section(run: str, metrics: dict, count: int = 8) -> str:
+    """The run's hardest dishes and most frequent confusions on its test split, with counts."""
+    classes, confusion = metrics["classes"], metrics["confusion"]
+    totals = [sum(row) for row in confusion]
+    tested = [i for i, total in enumerate(totals) if total]
+    hardest = sorted(tested, key=lambda i: (confusion[i][i] / totals[i], classes[i]))[:count]
+    mixed = sorted(
+        ((confusion[i][j], i, j) for i in tested for j in range(len(classes)) if i != j and confusion[i][j]),
+        key=lambda found: (-found[0], classes[found[1]], classes[found[2]]),
+    )[:count]
+    return (
+        f"\nWhere it goes wrong, on its {metrics['n']:,} test photos (top-1 right / photos of the dish): "
+        + ", ".join(f"{classes[i]} {confusion[i][i]}/{totals[i]}" for i in hardest)
+        + ". Most frequent confusions (true → named first: photos): "
+        + ", ".join(f"{classes[i]} → {classes[j]}: {n}" for n, i, j in mixed)
+        + ".\n"
     )
 
 

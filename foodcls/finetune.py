@@ -51,6 +51,8 @@ RECIPE = {
     "pretrained": True,
     "tta_flip": True,
 }
+# The settings that make the cached features what they are: another value needs another cache.
+FEATURE_SETTINGS = ("model_id", "source_size", "input_size", "frozen_blocks", "min_scale")
 
 
 class Frozen(nn.Module):
@@ -96,6 +98,12 @@ def cached_features(cache: Path, frozen: Frozen, image_set: data.ImageSet, split
 
     A view is written as soon as it is computed, so a cut session resumes from the next view.
     """
+    made_with = {key: recipe[key] for key in FEATURE_SETTINGS}
+    if (cache / "recipe.json").is_file() and runs.read_json(cache / "recipe.json") != made_with:
+        raise SystemExit(
+            f"error: the features in {cache} were made with {runs.read_json(cache / 'recipe.json')}, not "
+            f"{made_with}: give this recipe its own --work folder"
+        )
     train_images, val_images = image_set.images[split["train"]], image_set.images[split["val"]]
     views = {  # name: (photos, seed of its random crops, or None for no crops)
         "train_plain": (train_images, None),
@@ -104,6 +112,7 @@ def cached_features(cache: Path, frozen: Frozen, image_set: data.ImageSet, split
         "val_flipped": (val_images.flip(3), None),
     }
     cache.mkdir(parents=True, exist_ok=True)
+    runs.write_json(cache / "recipe.json", made_with)
     features = {}
     for name, (images, seed) in views.items():
         path = cache / f"{name}.safetensors"
@@ -197,8 +206,9 @@ def main(argv=None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, help="overrides the recipe")
     parser.add_argument("--batch-size", type=int, help="overrides the recipe")
+    parser.add_argument("--frozen-blocks", type=int, help="overrides the recipe: stages kept ImageNet's")
     args = parser.parse_args(argv)
-    overrides = {"epochs": args.epochs, "batch_size": args.batch_size}
+    overrides = {"epochs": args.epochs, "batch_size": args.batch_size, "frozen_blocks": args.frozen_blocks}
     recipe = RECIPE | {k: v for k, v in overrides.items() if v is not None}
     work = args.work or args.out.with_name(args.out.name + ".work")
     work.mkdir(parents=True, exist_ok=True)

@@ -6,3 +6,15 @@ def test_model_card_table_is_read_from_the_runs(tiny_weights):
     top1 = runs.read_json(tiny_weights / "shallownet" / "metrics.json")["top1"]
     assert f"| {top1:.1%} |" in text
     assert text.startswith("---\nlibrary_name: pytorch")
+
+
+def test_card_names_the_hardest_dishes_and_most_frequent_confusions():
+    metrics = {
+        "n": 30,
+        "classes": ["pho", "ramen", "sushi"],
+        "confusion": [[8, 2, 0], [6, 4, 0], [0, 1, 9]],  # rows: true dish, columns: named first
+    }
+    text = card.errors_section("run", metrics, count=2)
+    assert "ramen 4/10, pho 8/10." in text  # the two hardest, worst first
+    assert "ramen → pho: 6, pho → ramen: 2." in text
+    assert "sushi → ramen" not in text  # one photo: below the two most frequent

@@ -2,14 +2,15 @@
 
 import json
 
+import pytest
 from PIL import Image
 
 from foodcls import finetune
 from foodcls.predict import load_classifier
 
 
-def _finetune(folder, out, epochs):
-    finetune.main(["--data", str(folder), "--out", str(out), "--epochs", str(epochs), "--batch-size", "8"])
+def _finetune(folder, out, epochs, *extra):
+    finetune.main(["--data", str(folder), "--out", str(out), "--epochs", str(epochs), "--batch-size", "8", *extra])
     return json.loads((out / "config.json").read_text())
 
 
@@ -32,3 +33,13 @@ def test_finetune_resumes_from_its_checkpoint(tiny_folder, tmp_path, capsys):
     assert "resumed after epoch 1" in printed and "features from" in printed
     history = json.loads((tmp_path / "run" / "history.json").read_text())
     assert [row["epoch"] for row in history] == [1, 2]
+
+
+def test_finetune_refuses_features_cached_for_other_frozen_stages(tiny_folder, tmp_path):
+    config = _finetune(tiny_folder, tmp_path / "run", 1)
+    assert config["recipe_settings"]["frozen_blocks"] == finetune.RECIPE["frozen_blocks"]
+    args = ["--data", str(tiny_folder), "--out", str(tmp_path / "run"), "--epochs", "1", "--frozen-blocks", "2"]
+    with pytest.raises(SystemExit, match="give this recipe its own --work folder"):
+        finetune.main(args)
+    config = _finetune(tiny_folder, tmp_path / "other", 1, "--frozen-blocks", "2")
+    assert config["recipe_settings"]["frozen_blocks"] == 2
