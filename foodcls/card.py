@@ -150,6 +150,22 @@ def real_photo_section(weights: Path, run: str) -> str:
         f"{share(chosen['named'], chosen['known'])} known-dish photos, {share(chosen['named_right'], chosen['named'])} "
         f"of them right, and {share(chosen['outside_named'], chosen['outside'])} of the others.\n\n"
         f"![coverage and precision as the threshold moves]({run}/coverage.svg)\n"
+        + hardest_real_dishes(real.get("top1_by_dish", {}))
+    )
+
+
+def hardest_real_dishes(top1_by_dish: dict[str, str], count: int = 10) -> str:
+    """The dishes whose real photos it most often names wrong first, as counts ("2 of 7")."""
+    if not top1_by_dish:
+        return ""
+
+    def share(dish):
+        right, total = (int(n) for n in top1_by_dish[dish].split(" of "))
+        return right / total, -total, dish
+
+    hardest = sorted(top1_by_dish, key=share)[:count]
+    return "\nReal photos it most often names wrong first (right first / photos): " + (
+        ", ".join(f"{dish} {top1_by_dish[dish]}" for dish in hardest) + ".\n"
     )
 
 

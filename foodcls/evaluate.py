@@ -112,14 +112,25 @@ def photo_folder_logits(classifiers: list, root: Path) -> tuple[list[torch.Tenso
 
 
 def real_photo_report(logits: torch.Tensor, labels: torch.Tensor, classes: list[str], temperature: float) -> dict:
-    """Top-1/top-3/top-5 over the photos of known dishes (with counts), and the coverage curve."""
+    """Top-1/top-3/top-5 over the photos of known dishes (with counts, and top-1 per dish), and the coverage curve."""
     known = labels >= 0
     known_logits, known_labels = logits[known], labels[known]
     top5 = known_logits.topk(min(5, len(classes)), dim=1).indices
     hits = {f"top{k}": int((top5[:, :k] == known_labels.unsqueeze(1)).any(1).sum()) for k in (1, 3, 5)}
+    first_right = top5[:, 0] == known_labels
+    top1_by_dish = {
+        classes[label]: f"{int(first_right[known_labels == label].sum())} of {int((known_labels == label).sum())}"
+        for label in known_labels.unique().tolist()
+    }
     confidence, predicted = (logits / temperature).softmax(1).max(1)
     curve = coverage_curve(confidence, predicted == labels, ~known)
-    return {"n_known": int(known.sum()), "n_outside": int((~known).sum()), "hits": hits, "curve": curve}
+    return {
+        "n_known": int(known.sum()),
+        "n_outside": int((~known).sum()),
+        "hits": hits,
+        "top1_by_dish": top1_by_dish,
+        "curve": curve,
+    }
 
 
 def score_photo_folder(run_dir: Path, data_dir: Path) -> dict:

@@ -18,3 +18,9 @@ def test_card_names_the_hardest_dishes_and_most_frequent_confusions():
     assert "ramen 4/10, pho 8/10." in text  # the two hardest, worst first
     assert "ramen → pho: 6, pho → ramen: 2." in text
     assert "sushi → ramen" not in text  # one photo: below the two most frequent
+
+
+def test_card_lists_the_real_photo_dishes_named_wrong_most_often():
+    text = card.hardest_real_dishes({"pho": "20 of 31", "ramen": "4 of 10", "sushi": "9 of 9"}, count=2)
+    assert text.endswith("ramen 4 of 10, pho 20 of 31.\n")
+    assert card.hardest_real_dishes({}) == ""
