@@ -50,6 +50,7 @@ RECIPE = {
     "dropout": 0.2,
     "pretrained": True,
     "tta_flip": True,
+    "train_fraction": 1.0,  # below 1: that share of each dish's training photos (a learning curve's point)
 }
 # The settings that make the cached features what they are: another value needs another cache.
 FEATURE_SETTINGS = ("model_id", "source_size", "input_size", "frozen_blocks", "min_scale")
@@ -124,6 +125,17 @@ def cached_features(cache: Path, frozen: Frozen, image_set: data.ImageSet, split
         features[name] = load_file(str(path))[name]
     print(f"features from {cache}: " + ", ".join(features), flush=True)
     return features
+
+
+def stratified_fraction(labels: torch.Tensor, fraction: float, seed: int) -> torch.Tensor:
+    """Sorted positions of `fraction` of each class's photos (at least one), drawn with the seed."""
+    generator = torch.Generator().manual_seed(seed)
+    kept = []
+    for label in labels.unique():
+        positions = (labels == label).nonzero().flatten()
+        count = max(1, round(fraction * len(positions)))
+        kept.append(positions[torch.randperm(len(positions), generator=generator)[:count]])
+    return torch.cat(kept).sort().values
 
 
 def train_one_epoch(trained, optimizer, scheduler, features, labels, recipe, epoch, seed) -> dict:
@@ -206,6 +218,8 @@ def main(argv=None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, help="overrides the recipe")
     parser.add_argument("--batch-size", type=int, help="overrides the recipe")
+    parser.add_argument("--features", type=Path, help="the feature cache (default: WORK/features); runs may share one")
+    parser.add_argument("--train-fraction", type=float, help="overrides the recipe: share of the training photos")
     parser.add_argument("--frozen-blocks", type=int, help="overrides the recipe: stages kept ImageNet's")
     parser.add_argument(
         "--model-id", choices=sorted(train.PRETRAINED_PACKAGES), help="overrides the recipe: the backbone"
@@ -216,6 +230,7 @@ def main(argv=None) -> None:
         "batch_size": args.batch_size,
         "frozen_blocks": args.frozen_blocks,
         "model_id": args.model_id,
+        "train_fraction": args.train_fraction,
     }
     recipe = RECIPE | {k: v for k, v in overrides.items() if v is not None}
     work = args.work or args.out.with_name(args.out.name + ".work")
@@ -234,7 +249,11 @@ def main(argv=None) -> None:
     model = model.to(memory_format=torch.channels_last)
     frozen = Frozen(model, recipe["frozen_blocks"]).eval()
     trained = Trained(model, recipe["frozen_blocks"], recipe["dropout"])
-    features = cached_features(work / "features", frozen, image_set, split, recipe)
+    features = cached_features(args.features or work / "features", frozen, image_set, split, recipe)
+    if recipe["train_fraction"] < 1:
+        kept = stratified_fraction(image_set.labels[split["train"]], recipe["train_fraction"], args.seed)
+        features |= {name: view[kept] for name, view in features.items() if name.startswith("train_")}
+        split = split | {"train": [split["train"][i] for i in kept.tolist()]}
     train_labels, val_labels = image_set.labels[split["train"]], image_set.labels[split["val"]]
 
     optimizer = train.make_optimizer(trained, recipe)

@@ -43,3 +43,20 @@ def test_finetune_refuses_features_cached_for_other_frozen_stages(tiny_folder, t
         finetune.main(args)
     config = _finetune(tiny_folder, tmp_path / "other", 1, "--frozen-blocks", "2")
     assert config["recipe_settings"]["frozen_blocks"] == 2
+
+
+def test_a_learning_curve_point_trains_on_a_share_of_each_dish_from_a_shared_cache(tiny_folder, tmp_path, capsys):
+    full = _finetune(tiny_folder, tmp_path / "full", 1)
+    capsys.readouterr()
+    shared = tmp_path / "full.work" / "features"
+    half = _finetune(tiny_folder, tmp_path / "half", 1, "--train-fraction", "0.5", "--features", str(shared))
+    assert f"features from {shared}" in capsys.readouterr().out
+    assert not (tmp_path / "half.work" / "features").exists()  # nothing recomputed
+    assert half["split_sizes"]["train"] == round(full["split_sizes"]["train"] / 2)
+    assert (half["split_sizes"]["val"], half["split_sizes"]["test"]) == (
+        full["split_sizes"]["val"],
+        full["split_sizes"]["test"],
+    )
+    trained_on = json.loads((tmp_path / "half" / "split.json").read_text())["splits"]["train"]
+    assert len(trained_on) == half["split_sizes"]["train"]
+    assert {path.split("/")[0] for path in trained_on} == {"blue", "green", "red"}
