@@ -83,12 +83,12 @@ def build_card(weights: Path) -> str:
         "| test top-5 |",
         "|---|---|---:|---:|---|---:|---|---:|---:|---:|---:|---:|",
     ]
-    configs, histories, notes = {}, {}, []
+    configs, histories, test_metrics, notes = {}, {}, {}, []
     for run in runs.SERVED_RUNS:
         if not (weights / run / "config.json").is_file():
             continue
         config = runs.read_json(weights / run / "config.json")
-        metrics = runs.read_json(weights / run / "metrics.json")
+        metrics = test_metrics[run] = runs.read_json(weights / run / "metrics.json")
         history = runs.read_json(weights / run / "history.json")
         if run in runs.STUDY_RUNS:
             configs[config["name"]], histories[config["name"]] = config, history
@@ -119,8 +119,8 @@ def build_card(weights: Path) -> str:
         )
     findings = curves.explanation(configs, histories) if configs else "No study runs yet."
     real = [
-        real_photo_section(weights, run) + errors_section(run, runs.read_json(weights / run / "metrics.json"))
-        for run in runs.SERVED_RUNS
+        real_photo_section(weights, run) + errors_section(run, test_metrics[run])
+        for run in test_metrics
         if (weights / run / "calibration.json").is_file()
     ]
     return (
