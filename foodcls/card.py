@@ -159,18 +159,18 @@ def real_photo_section(weights: Path, run: str) -> str:
     )
 
 
-def hardest_real_dishes(top1_by_dish: dict[str, str], count: int = 10) -> str:
+def hardest_real_dishes(top1_by_dish: dict[str, dict], count: int = 10) -> str:
     """The dishes whose real photos it most often names wrong first, as counts ("2 of 7")."""
     if not top1_by_dish:
         return ""
 
     def share(dish):
-        right, total = (int(n) for n in top1_by_dish[dish].split(" of "))
-        return right / total, -total, dish
+        counts = top1_by_dish[dish]
+        return counts["right"] / counts["photos"], -counts["photos"], dish
 
     hardest = sorted(top1_by_dish, key=share)[:count]
     return "\nReal photos it most often names wrong first (right first / photos): " + (
-        ", ".join(f"{dish} {top1_by_dish[dish]}" for dish in hardest) + ".\n"
+        ", ".join(f"{dish} {top1_by_dish[dish]['right']} of {top1_by_dish[dish]['photos']}" for dish in hardest) + ".\n"
     )
 
 

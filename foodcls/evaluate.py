@@ -119,7 +119,10 @@ def real_photo_report(logits: torch.Tensor, labels: torch.Tensor, classes: list[
     hits = {f"top{k}": int((top5[:, :k] == known_labels.unsqueeze(1)).any(1).sum()) for k in (1, 3, 5)}
     first_right = top5[:, 0] == known_labels
     top1_by_dish = {
-        classes[label]: f"{int(first_right[known_labels == label].sum())} of {int((known_labels == label).sum())}"
+        classes[label]: {
+            "right": int(first_right[known_labels == label].sum()),
+            "photos": int((known_labels == label).sum()),
+        }
         for label in known_labels.unique().tolist()
     }
     confidence, predicted = (logits / temperature).softmax(1).max(1)

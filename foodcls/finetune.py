@@ -103,7 +103,7 @@ def cached_features(cache: Path, frozen: Frozen, image_set: data.ImageSet, split
     if (cache / "recipe.json").is_file() and runs.read_json(cache / "recipe.json") != made_with:
         raise SystemExit(
             f"error: the features in {cache} were made with {runs.read_json(cache / 'recipe.json')}, not "
-            f"{made_with}: give this recipe its own --work folder"
+            f"{made_with}: give this recipe its own --features (or --work) folder"
         )
     train_images, val_images = image_set.images[split["train"]], image_set.images[split["val"]]
     views = {  # name: (photos, seed of its random crops, or None for no crops)

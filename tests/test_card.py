@@ -21,6 +21,13 @@ def test_card_names_the_hardest_dishes_and_most_frequent_confusions():
 
 
 def test_card_lists_the_real_photo_dishes_named_wrong_most_often():
-    text = card.hardest_real_dishes({"pho": "20 of 31", "ramen": "4 of 10", "sushi": "9 of 9"}, count=2)
+    text = card.hardest_real_dishes(
+        {
+            "pho": {"right": 20, "photos": 31},
+            "ramen": {"right": 4, "photos": 10},
+            "sushi": {"right": 9, "photos": 9},
+        },
+        count=2,
+    )
     assert text.endswith("ramen 4 of 10, pho 20 of 31.\n")
     assert card.hardest_real_dishes({}) == ""

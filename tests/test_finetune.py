@@ -39,7 +39,7 @@ def test_finetune_refuses_features_cached_for_other_frozen_stages(tiny_folder, t
     config = _finetune(tiny_folder, tmp_path / "run", 1)
     assert config["recipe_settings"]["frozen_blocks"] == finetune.RECIPE["frozen_blocks"]
     args = ["--data", str(tiny_folder), "--out", str(tmp_path / "run"), "--epochs", "1", "--frozen-blocks", "2"]
-    with pytest.raises(SystemExit, match="give this recipe its own --work folder"):
+    with pytest.raises(SystemExit, match=r"give this recipe its own --features \(or --work\) folder"):
         finetune.main(args)
     config = _finetune(tiny_folder, tmp_path / "other", 1, "--frozen-blocks", "2")
     assert config["recipe_settings"]["frozen_blocks"] == 2

@@ -100,10 +100,10 @@ def test_evaluate_scores_photos_of_unknown_classes_as_photos_not_to_name(tiny_fo
     result = json.loads(capsys.readouterr().out)
     assert (result["n_known"], result["n_outside"]) == (36, 3)
     assert result["hits"]["top1"] <= result["hits"]["top3"] == 36  # three classes: top-3 is every photo
-    by_dish = [count.split(" of ") for count in result["top1_by_dish"].values()]
-    assert sum(int(n) for n, _ in by_dish) == result["hits"]["top1"]
+    by_dish = result["top1_by_dish"].values()
+    assert sum(counts["right"] for counts in by_dish) == result["hits"]["top1"]
     assert sorted(result["top1_by_dish"]) == ["blue", "green", "red"]  # the known dishes, not _not_food
-    assert sum(int(total) for _, total in by_dish) == 36
+    assert sum(counts["photos"] for counts in by_dish) == 36
 
 
 def test_training_stops_with_a_clear_message_on_a_bad_data_folder(tmp_path):
