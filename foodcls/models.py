@@ -229,8 +229,22 @@ class EfficientNetLite(nn.Module):
         return self.classifier(self.features(x))
 
 
-def build_model(model_id: str, num_classes: int) -> nn.Module:
-    """A freshly initialised model of the given registry id."""
+class Ensemble(nn.Module):
+    """Several trained models of one architecture whose logits are averaged: independently fine-tuned
+    runs make partly different mistakes, so their average is right more often than either."""
+
+    def __init__(self, members: list[nn.Module]):
+        super().__init__()
+        self.members = nn.ModuleList(members)
+
+    def forward(self, x):
+        return torch.stack([member(x) for member in self.members]).mean(0)
+
+
+def build_model(model_id: str, num_classes: int, members: int = 1) -> nn.Module:
+    """A freshly initialised model of the given registry id; with `members` > 1, an Ensemble of them."""
+    if members > 1:
+        return Ensemble([build_model(model_id, num_classes) for _ in range(members)])
     if model_id not in MODEL_SPECS:
         raise ValueError(f"unknown model {model_id!r}; known: {', '.join(MODEL_SPECS)}")
     size = MODEL_SPECS[model_id].input_size

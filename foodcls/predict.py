@@ -104,23 +104,27 @@ def load_classifier(run_dir: Path) -> Classifier:
 
 
 def grad_cam(classifier: Classifier, image: Image.Image, class_index: int) -> Image.Image:
-    """The photo with a Grad-CAM heat map of the last convolution for one class laid over it."""
-    layer = [m for m in classifier.model.modules() if isinstance(m, nn.Conv2d)][-1]
-    saved = {}
+    """The photo with a Grad-CAM heat map of the last convolution for one class laid over it (of each
+    member's last convolution, summed, for an ensemble)."""
+    members = getattr(classifier.model, "members", [classifier.model])
+    layers = [[m for m in member.modules() if isinstance(m, nn.Conv2d)][-1] for member in members]
+    activations = []
 
     def keep_activation(_module, _inputs, output):
-        saved["activation"] = output
+        activations.append(output)
         return output.clone()  # what follows may work in place (an in-place ReLU6 does): keep ours intact
 
     size = classifier.config["input_size"]
     pixels = classifier.pixels(image)[:1]  # the whole centre square
     inputs = classifier.inputs(pixels).requires_grad_()
-    with GRAD_CAM_LOCK:  # the hook sits on the shared model: one Grad-CAM at a time
-        with serving.removed_after([layer.register_forward_hook(keep_activation)]):
+    with GRAD_CAM_LOCK:  # the hooks sit on the shared model: one Grad-CAM at a time
+        with serving.removed_after([layer.register_forward_hook(keep_activation) for layer in layers]):
             score = classifier.model(inputs)[0, class_index]
-        (gradient,) = torch.autograd.grad(score, saved["activation"])
-    weights = gradient.mean(dim=(2, 3), keepdim=True)
-    cam = torch.relu((weights * saved["activation"]).sum(1, keepdim=True)).detach().float()
+        gradients = torch.autograd.grad(score, activations)
+    cam = sum(
+        torch.relu((gradient.mean(dim=(2, 3), keepdim=True) * activation).sum(1, keepdim=True)).detach().float()
+        for gradient, activation in zip(gradients, activations)
+    )
     cam = torch.nn.functional.interpolate(cam, size=(size, size), mode="bilinear", align_corners=False)[0, 0]
     cam = cam / cam.max() if cam.max() > 0 else cam
     heat = torch.stack([cam, 0.3 * cam, 1 - cam]) * 255  # red where it looked, blue elsewhere

@@ -30,6 +30,7 @@ CLASS_ID = re.compile(r"^(?:[a-z0-9_]{1,64}|[가-힣][가-힣0-9_]{0,63})$")
 MAX_CLASSES = 1000
 SIZE_RANGE = (16, 512)
 MAX_VIEWS = 4  # test-time views of a photo (config tta_zooms), each run once or twice (flip) per request
+MAX_MEMBERS = 4  # models averaged by an ensemble run (config members, written by foodcls.ensemble)
 
 
 class InvalidConfig(ValueError):
@@ -42,7 +43,8 @@ def validate_config(config) -> dict:
     classes: a non-empty list of unique class ids (CLASS_ID); input_size and source_size (optional):
     ints in SIZE_RANGE; mean, std: three finite numbers, std > 0; model_id: one of MODEL_SPECS, with
     that model's name; tta_flip: a bool; tta_zooms (optional): 1 to MAX_VIEWS fractions from 0.25 to 1,
-    the first 1; threshold and temperature (optional): numbers in range.
+    the first 1; threshold and temperature (optional): numbers in range; members (optional): 1 to
+    MAX_MEMBERS.
     """
 
     def refuse(why: str):
@@ -87,6 +89,8 @@ def validate_config(config) -> dict:
         or zooms[0] != 1
     ):
         refuse(f"tta_zooms must be 1 to {MAX_VIEWS} fractions from 0.25 to 1, the first 1")
+    if type(config.get("members", 1)) is not int or not 1 <= config.get("members", 1) <= MAX_MEMBERS:
+        refuse(f"members must be a whole number from 1 to {MAX_MEMBERS}")
     for key, low, high in (("threshold", 0, 1), ("temperature", 0.01, 100)):  # written by foodcls.calibrate
         value = config.get(key, low)
         if type(value) not in (int, float) or not low <= value <= high:
@@ -121,7 +125,7 @@ def save_run(run_dir: Path, state: dict, config: dict, history: list, metrics: d
 
 def load_model(weights_file: Path, config: dict) -> nn.Module:
     """The model of `config` with the weights of a safetensors file, in eval mode, float32."""
-    model = models.build_model(config["model_id"], len(config["classes"]))
+    model = models.build_model(config["model_id"], len(config["classes"]), config.get("members", 1))
     model.load_state_dict(full_precision(load_file(str(weights_file))))
     return model.eval()
 

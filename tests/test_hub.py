@@ -142,6 +142,9 @@ GOOD = {
         ({"threshold": True}, "threshold"),
         ({"temperature": 0}, "temperature"),
         ({"temperature": "1"}, "temperature"),
+        ({"members": 0}, "members"),
+        ({"members": 9}, "members"),
+        ({"members": 2.0}, "members"),
     ],
 )
 def test_a_config_with_an_unsound_field_is_refused_naming_the_field(change, field):
