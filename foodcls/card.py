@@ -98,6 +98,8 @@ def build_card(weights: Path) -> str:
                 f"\n{config['name']} trained at {config['train_input_size']} px and serves at {config['input_size']} px,"
                 f" the input size with the best validation top-1 ({by_size}); its test scores are at that size."
             )
+        if config.get("members", 1) > 1:
+            notes.append(ensemble_note(run, config))
         if "real_photos_by_way" in config:
             tried = "; ".join(
                 f"{way}: {scores['top1']} right first, {scores['named']} named within the bounds"
@@ -156,6 +158,20 @@ def real_photo_section(weights: Path, run: str) -> str:
         f"of them right, and {share(chosen['outside_named'], chosen['outside'])} of the others.\n\n"
         f"![coverage and precision as the threshold moves]({run}/coverage.svg)\n"
         + hardest_real_dishes(real.get("top1_by_dish", {}))
+    )
+
+
+def ensemble_note(run: str, config: dict) -> str:
+    """What an ensemble run averages, and the validation top-1 that chose it, member by member."""
+    members = "; ".join(
+        f"{member['recipe_settings']['frozen_blocks']} frozen stages, {member['best_epoch']} epochs, "
+        f"{member['train_seconds'] / 60:.0f} min, validation top-1 {member['val_top1']:.1%}"
+        for member in config["member_runs"]
+    )
+    return (
+        f"\n`{run}` averages the logits of {config['members']} {config['name']} runs fine-tuned apart ({members}); "
+        f"together {config['best_val_acc']:.1%} on validation at {config['train_input_size']} px. It costs their "
+        "training time together (its row) and one forward per member per view."
     )
 
 

@@ -31,3 +31,21 @@ def test_card_lists_the_real_photo_dishes_named_wrong_most_often():
     )
     assert text.endswith("ramen 4 of 10, pho 20 of 31.\n")
     assert card.hardest_real_dishes({}) == ""
+
+
+def test_card_says_what_an_ensemble_run_averages_member_by_member():
+    member = {"best_epoch": 10, "train_seconds": 5520, "val_top1": 0.637}
+    config = {
+        "name": "EfficientNet-Lite0",
+        "members": 2,
+        "train_input_size": 128,
+        "best_val_acc": 0.661,
+        "member_runs": [
+            member | {"recipe_settings": {"frozen_blocks": 3}},
+            member | {"recipe_settings": {"frozen_blocks": 2}, "val_top1": 0.642},
+        ],
+    }
+    text = card.ensemble_note("food101", config)
+    assert "averages the logits of 2 EfficientNet-Lite0 runs" in text
+    assert "3 frozen stages, 10 epochs, 92 min, validation top-1 63.7%; 2 frozen stages" in text
+    assert "64.2%); together 66.1% on validation at 128 px" in text

@@ -58,6 +58,10 @@ def naive_request(model: nn.Module, config: dict, path: Path, table: dict) -> li
     return nutrition.facts_frame(table.facts(best)).values.tolist() if best in table else []
 
 
+def members_prefix(config: dict) -> str:
+    return f"{config['members']} × " if config.get("members", 1) > 1 else ""
+
+
 def data_folder_of(config: dict, data_dirs: list[Path]) -> Path | None:
     """The first of `data_dirs` with a folder for every class of the run, or None."""
     for folder in data_dirs:
@@ -132,7 +136,7 @@ def bench_models(
         dtype = str(classifier.dtype).removeprefix("torch.")
         ceiling = ceilings[serving.SERVING_THREADS][dtype]
         row = {
-            "model": f"{config['name']} ({len(config['classes'])} classes)",
+            "model": f"{members_prefix(config)}{config['name']} ({len(config['classes'])} classes)",
             "parameters": models.count_parameters(naive_model),
             "input": size,
             "mmacs": round(macs / 1e6, 1),
