@@ -98,7 +98,7 @@ def build_card(weights: Path) -> str:
                 f"\n{config['name']} trained at {config['train_input_size']} px and serves at {config['input_size']} px,"
                 f" the input size with the best validation top-1 ({by_size}); its test scores are at that size."
             )
-        if config.get("members", 1) > 1:
+        if runs.members_of(config) > 1:
             notes.append(ensemble_note(run, config))
         if "real_photos_by_way" in config:
             tried = "; ".join(

@@ -27,7 +27,7 @@ def load_members(run_dirs: list[Path]) -> tuple[list[torch.nn.Module], list[dict
     first = loaded[0][1]
     for run_dir, (_, config), split in zip(run_dirs, loaded, splits):
         differing = [key for key in SHARED_SETTINGS if config.get(key) != first.get(key)]
-        if differing or config.get("members", 1) != 1:
+        if differing or runs.members_of(config) != 1:
             raise SystemExit(f"error: {run_dir} differs from {run_dirs[0]} in {differing or ['members']}")
         if split["splits"] != splits[0]["splits"]:
             raise SystemExit(f"error: {run_dir} was trained on another split than {run_dirs[0]}")

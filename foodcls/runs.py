@@ -33,6 +33,11 @@ MAX_VIEWS = 4  # test-time views of a photo (config tta_zooms), each run once or
 MAX_MEMBERS = 4  # models averaged by an ensemble run (config members, written by foodcls.ensemble)
 
 
+def members_of(config: dict) -> int:
+    """How many models an ensemble run averages (config `members`); 1 for a single model."""
+    return config.get("members", 1)
+
+
 class InvalidConfig(ValueError):
     """A run's config.json that the app will not use; the message says which field and why."""
 
@@ -89,7 +94,8 @@ def validate_config(config) -> dict:
         or zooms[0] != 1
     ):
         refuse(f"tta_zooms must be 1 to {MAX_VIEWS} fractions from 0.25 to 1, the first 1")
-    if type(config.get("members", 1)) is not int or not 1 <= config.get("members", 1) <= MAX_MEMBERS:
+    members = members_of(config)
+    if type(members) is not int or not 1 <= members <= MAX_MEMBERS:
         refuse(f"members must be a whole number from 1 to {MAX_MEMBERS}")
     for key, low, high in (("threshold", 0, 1), ("temperature", 0.01, 100)):  # written by foodcls.calibrate
         value = config.get(key, low)
@@ -125,7 +131,7 @@ def save_run(run_dir: Path, state: dict, config: dict, history: list, metrics: d
 
 def load_model(weights_file: Path, config: dict) -> nn.Module:
     """The model of `config` with the weights of a safetensors file, in eval mode, float32."""
-    model = models.build_model(config["model_id"], len(config["classes"]), config.get("members", 1))
+    model = models.build_model(config["model_id"], len(config["classes"]), members_of(config))
     model.load_state_dict(full_precision(load_file(str(weights_file))))
     return model.eval()
 

@@ -59,7 +59,7 @@ def naive_request(model: nn.Module, config: dict, path: Path, table: dict) -> li
 
 
 def members_prefix(config: dict) -> str:
-    return f"{config['members']} × " if config.get("members", 1) > 1 else ""
+    return f"{runs.members_of(config)} × " if runs.members_of(config) > 1 else ""
 
 
 def data_folder_of(config: dict, data_dirs: list[Path]) -> Path | None:
