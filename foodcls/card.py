@@ -58,8 +58,11 @@ What bounds it: the number of photos per dish. A learning curve of the same reci
 --train-fraction`, same cached features, 2-core EPYC, test split of 9,545 at 128 px, one view):
 25% of each dish's training photos (19,080) 51.3% top-1, 50% (38,137) 58.2%, all (76,256) 63.7%,
 +6.9 then +5.5 points per doubling and not yet flat. Training accuracy ends at 77%, validation at
-64%. Bigger backbones (Lite1/Lite2, `--model-id`) and fewer frozen stages (`--frozen-blocks 2`,
-10.8 min an epoch against 7.9) are wired in but not yet trained to the end on this CPU.
+64%. One frozen stage fewer (`--frozen-blocks 2`, 1.27× the step time), trained to the end, reaches
+the same validation top-1 (63.9% against 63.7%); the average of the two runs (`python -m
+foodcls.ensemble`) reaches 66.0% on validation and 65.7% top-1, 87.2% top-5 on the test split (128 px,
+one view), and is not yet the deployed run. Bigger backbones (Lite1/Lite2, `--model-id`) are wired in
+but not yet trained to the end on this CPU.
 
 ## Reproduce
 
