@@ -22,7 +22,7 @@ DEPLOYED_RUN = "efficientnet_lite0_food101"  # the default: 101 Food-101 dishes,
 STUDY_RUNS = models.STUDY_MODELS  # the curves tab's five runs, each in a folder named after its model
 SERVED_RUNS = (DEPLOYED_RUN, "efficientnet_lite0", *STUDY_RUNS)
 RUN_TITLES = {
-    DEPLOYED_RUN: "EfficientNet-Lite0 · 101 dishes",
+    DEPLOYED_RUN: "2 × EfficientNet-Lite0 · 101 dishes",
     "efficientnet_lite0": "EfficientNet-Lite0 · 10 Asian dishes",
 } | {run: models.MODEL_SPECS[run].name for run in STUDY_RUNS}
 # A class id: a Food-101 style id (bibimbap, chicken_wings) or an AI-Hub Korean folder name (김치찌개).
