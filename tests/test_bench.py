@@ -52,3 +52,11 @@ def test_the_bench_rewrites_only_its_own_section_of_the_performance_page(tmp_pat
     assert "new numbers" in updated and "old numbers" not in updated
     assert updated.startswith("# Performance\n\nby hand") and updated.endswith("more by hand\n")
     assert "<!-- gpu -->\nrows\n<!-- /gpu -->" in report.replace_section(updated, "gpu", "rows")
+
+
+def test_the_bench_leaves_prose_that_quotes_its_markers_alone():
+    prose = "The bench rewrites `<!-- bench -->` to `<!-- /bench -->` below.\n\n"
+    page = prose + "<!-- bench -->\nold numbers\n<!-- /bench -->\n"
+    assert (
+        report.replace_section(page, "bench", "new numbers") == prose + "<!-- bench -->\nnew numbers\n<!-- /bench -->\n"
+    )

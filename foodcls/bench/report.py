@@ -75,10 +75,11 @@ def training_table(rows: list[dict]) -> list[str]:
 
 
 def replace_section(document: str, name: str, text: str) -> str:
-    """`document` with the text between <!-- name --> and <!-- /name --> replaced (appended if absent)."""
+    """`document` with the text between the lines <!-- name --> and <!-- /name --> replaced (appended if
+    absent); the markers count only on lines of their own, so prose that quotes them is left alone."""
     start, end = f"<!-- {name} -->", f"<!-- /{name} -->"
     section = f"{start}\n{text.rstrip()}\n{end}"
-    pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.DOTALL)
+    pattern = re.compile(f"^{re.escape(start)}$.*?^{re.escape(end)}$", re.DOTALL | re.MULTILINE)
     if pattern.search(document):
         return pattern.sub(lambda _: section, document)
     return document.rstrip() + f"\n\n{section}\n"
