@@ -170,13 +170,18 @@ def real_photo_section(weights: Path, run: str) -> str:
 
 def ensemble_note(run: str, config: dict) -> str:
     """What an ensemble run averages, and the validation top-1 that chose it, member by member."""
+
+    def frozen(member):  # `finetune` members keep their first stages frozen; `train` members train whole
+        blocks = member["recipe_settings"].get("frozen_blocks")
+        return "" if blocks is None else f"{blocks} frozen stages, "
+
     members = "; ".join(
-        f"{member['recipe_settings']['frozen_blocks']} frozen stages, {member['best_epoch']} epochs, "
+        f"{frozen(member)}{member['best_epoch']} epochs, "
         f"{member['train_seconds'] / 60:.0f} min, validation top-1 {member['val_top1']:.1%}"
         for member in config["member_runs"]
     )
     return (
-        f"\n`{run}` averages the logits of {config['members']} {config['name']} runs fine-tuned apart ({members}); "
+        f"\n`{run}` averages the logits of {config['members']} {config['name']} runs trained apart ({members}); "
         f"together {config['best_val_acc']:.1%} on validation at {config['train_input_size']} px. It costs their "
         "training time together (its row) and one forward per member per view."
     )

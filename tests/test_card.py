@@ -49,3 +49,5 @@ def test_card_says_what_an_ensemble_run_averages_member_by_member():
     assert "averages the logits of 2 EfficientNet-Lite0 runs" in text
     assert "3 frozen stages, 10 epochs, 92 min, validation top-1 63.7%; 2 frozen stages" in text
     assert "64.2%); together 66.1% on validation at 128 px" in text
+    whole = config | {"member_runs": [member | {"recipe_settings": {"epochs": 30}}] * 2}
+    assert "runs trained apart (10 epochs, 92 min, validation top-1 63.7%; 10 epochs" in card.ensemble_note("a", whole)
