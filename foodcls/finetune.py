@@ -20,6 +20,7 @@ model, end to end, on the held-out test split.
 
 import argparse
 import copy
+import hashlib
 import time
 from pathlib import Path
 
@@ -93,13 +94,20 @@ def extract(frozen: Frozen, images: torch.Tensor, recipe: dict, augmented: bool,
     return torch.cat(out)
 
 
+def split_fingerprint(image_set: data.ImageSet, split: dict) -> str:
+    """Which photos are the training and validation photos, in order, as a short digest: features
+    cached for another split (another --seed or data folder) belong to other photos."""
+    paths = [image_set.paths[i] for name in ("train", "val") for i in split[name]]
+    return hashlib.sha256("\n".join(paths).encode()).hexdigest()[:16]
+
+
 def cached_features(cache: Path, frozen: Frozen, image_set: data.ImageSet, split: dict, recipe: dict) -> dict:
     """Frozen features of the training photos (plain and `augmented_views` augmented views) and of the
     validation photos (plain and flipped), one file per view in `cache`, each computed once.
 
     A view is written as soon as it is computed, so a cut session resumes from the next view.
     """
-    made_with = {key: recipe[key] for key in FEATURE_SETTINGS}
+    made_with = {key: recipe[key] for key in FEATURE_SETTINGS} | {"photos": split_fingerprint(image_set, split)}
     if (cache / "recipe.json").is_file() and runs.read_json(cache / "recipe.json") != made_with:
         raise SystemExit(
             f"error: the features in {cache} were made with {runs.read_json(cache / 'recipe.json')}, not "

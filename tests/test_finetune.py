@@ -45,6 +45,13 @@ def test_finetune_refuses_features_cached_for_other_frozen_stages(tiny_folder, t
     assert config["recipe_settings"]["frozen_blocks"] == 2
 
 
+def test_finetune_refuses_features_cached_for_another_split(tiny_folder, tmp_path):
+    _finetune(tiny_folder, tmp_path / "run", 1)
+    shared = ["--features", str(tmp_path / "run.work" / "features")]
+    with pytest.raises(SystemExit, match="give this recipe its own --features"):
+        _finetune(tiny_folder, tmp_path / "other_seed", 1, "--seed", "1", *shared)
+
+
 def test_a_learning_curve_point_trains_on_a_share_of_each_dish_from_a_shared_cache(tiny_folder, tmp_path, capsys):
     full = _finetune(tiny_folder, tmp_path / "full", 1)
     capsys.readouterr()
