@@ -69,6 +69,7 @@ def topk_hits(logits: torch.Tensor, labels: torch.Tensor) -> dict:
 
 
 def probe_backbone(model_id: str, sets: dict, classes: list[str], real: tuple | None, view: dict) -> dict:
+    """One backbone's probe: its cost, the L2 weight validation chose, and the test and real-photo hits."""
     network = models.build_model(model_id, len(classes))
     train.load_pretrained(model_id, network)
     extractor = PooledFeatures(network).eval()
@@ -76,13 +77,13 @@ def probe_backbone(model_id: str, sets: dict, classes: list[str], real: tuple | 
     mean, std = features["train"].mean(0), features["train"].std(0) + 1e-6
     features = {name: (found - mean) / std for name, found in features.items()}
     labels = {name: image_set.labels for name, image_set in sets.items()}
-    val_top1 = {}
-    for l2 in L2_WEIGHTS:
-        probe = fit_probe(features["train"], labels["train"], len(classes), l2)
-        with torch.no_grad():
-            val_top1[l2] = (probe(features["val"]).argmax(1) == labels["val"]).float().mean().item()
+    probes = {l2: fit_probe(features["train"], labels["train"], len(classes), l2) for l2 in L2_WEIGHTS}
+    with torch.no_grad():
+        val_top1 = {
+            l2: (p(features["val"]).argmax(1) == labels["val"]).float().mean().item() for l2, p in probes.items()
+        }
     l2 = max(val_top1, key=val_top1.get)
-    probe = fit_probe(features["train"], labels["train"], len(classes), l2)
+    probe = probes[l2]
     result = {
         "model_id": model_id,
         "parameters": models.count_parameters(network),

@@ -38,6 +38,12 @@ def members_of(config: dict) -> int:
     return config.get("members", 1)
 
 
+def model_name(config: dict) -> str:
+    """The architecture as people read it: "EfficientNet-Lite0", or "2 × EfficientNet-Lite0" for an ensemble."""
+    members = members_of(config)
+    return f"{members} × {config['name']}" if members > 1 else config["name"]
+
+
 class InvalidConfig(ValueError):
     """A run's config.json that the app will not use; the message says which field and why."""
 

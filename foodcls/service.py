@@ -13,7 +13,7 @@ from typing import BinaryIO
 
 from PIL import Image
 
-from foodcls import data, nutrition, predict, texts, uploads
+from foodcls import data, nutrition, predict, runs, texts, uploads
 from foodcls.store import RunStore
 
 # The lowest step at which, on the deployed model's validation split, at least 96% of the photos it
@@ -154,7 +154,7 @@ def classify(
         facts = table.facts(dishes[0].class_id, grams=grams, servings=servings)
     return Classification(
         model_id=model_id,
-        model_name=classifier.config["name"],
+        model_name=runs.model_name(classifier.config),
         weights_source=source,
         top=tuple(dishes),
         top_index=int(top.indices[0]),

@@ -41,6 +41,8 @@ def test_an_ensemble_serves_the_mean_of_its_members_logits(tiny_folder, tmp_path
     photo = Image.open(next((tiny_folder / "red").iterdir())).resize((300, 300))
     assert len(classifier.predict(photo, k=3)) == 3
     assert predict.grad_cam(classifier, photo, 0).size == (256, 256)
+    assert runs.model_name(classifier.config) == "2 × EfficientNet-Lite0"  # as the app and the API name it
+    assert runs.model_name(runs.read_json(first / "config.json")) == "EfficientNet-Lite0"
 
 
 def test_an_ensemble_refuses_members_trained_on_another_split(tiny_folder, tmp_path):

@@ -58,10 +58,6 @@ def naive_request(model: nn.Module, config: dict, path: Path, table: dict) -> li
     return nutrition.facts_frame(table.facts(best)).values.tolist() if best in table else []
 
 
-def members_prefix(config: dict) -> str:
-    return f"{runs.members_of(config)} × " if runs.members_of(config) > 1 else ""
-
-
 def data_folder_of(config: dict, data_dirs: list[Path]) -> Path | None:
     """The first of `data_dirs` with a folder for every class of the run, or None."""
     for folder in data_dirs:
@@ -136,7 +132,7 @@ def bench_models(
         dtype = str(classifier.dtype).removeprefix("torch.")
         ceiling = ceilings[serving.SERVING_THREADS][dtype]
         row = {
-            "model": f"{members_prefix(config)}{config['name']} ({len(config['classes'])} classes)",
+            "model": f"{runs.model_name(config)} ({len(config['classes'])} classes)",
             "parameters": models.count_parameters(naive_model),
             "input": size,
             "mmacs": round(macs / 1e6, 1),
