@@ -95,29 +95,40 @@ def coverage_curve(confidence: torch.Tensor, correct: torch.Tensor, outside: tor
     return rows
 
 
-def photo_folder_logits(classifiers: list, root: Path) -> tuple[list[torch.Tensor], torch.Tensor, list[str]]:
-    """Each classifier's logits of every photo of a class-folder set (each photo decoded once, as the app
-    decodes it), labels with -1 for folders the runs do not know, and relative paths."""
-    classes = classifiers[0].classes
-    logits, labels, paths = [[] for _ in classifiers], [], []
+def labelled_photos(root: Path, classes: list[str]):
+    """Every photo of a class-folder set, decoded as the app decodes it, with its class index (-1 for
+    folders not in `classes`) and its relative path 'folder/file'."""
     for folder, files in data.list_class_folders(root).items():
         label = classes.index(folder) if folder in classes else -1
         for path in files:
-            photo = service.read_photo(path)
-            for found, classifier in zip(logits, classifiers):
-                found.append(classifier.logits(photo))
-            labels.append(label)
-            paths.append(f"{folder}/{path.name}")
+            yield service.read_photo(path), label, f"{folder}/{path.name}"
+
+
+def photo_folder_logits(classifiers: list, root: Path) -> tuple[list[torch.Tensor], torch.Tensor, list[str]]:
+    """Each classifier's logits of every photo of a class-folder set (each photo decoded once, as the app
+    decodes it), labels with -1 for folders the runs do not know, and relative paths."""
+    logits, labels, paths = [[] for _ in classifiers], [], []
+    for photo, label, path in labelled_photos(root, classifiers[0].classes):
+        for found, classifier in zip(logits, classifiers):
+            found.append(classifier.logits(photo))
+        labels.append(label)
+        paths.append(path)
     return [torch.stack(found) for found in logits], torch.tensor(labels), paths
+
+
+def known_hits(logits: torch.Tensor, labels: torch.Tensor) -> dict:
+    """How many photos of known classes (label >= 0) have their class first, in the top 3 and in the top 5."""
+    known = labels >= 0
+    top5 = logits[known].topk(min(5, logits.shape[1]), dim=1).indices
+    return {f"top{k}": int((top5[:, :k] == labels[known].unsqueeze(1)).any(1).sum()) for k in (1, 3, 5)}
 
 
 def real_photo_report(logits: torch.Tensor, labels: torch.Tensor, classes: list[str], temperature: float) -> dict:
     """Top-1/top-3/top-5 over the photos of known dishes (with counts, and top-1 per dish), and the coverage curve."""
     known = labels >= 0
-    known_logits, known_labels = logits[known], labels[known]
-    top5 = known_logits.topk(min(5, len(classes)), dim=1).indices
-    hits = {f"top{k}": int((top5[:, :k] == known_labels.unsqueeze(1)).any(1).sum()) for k in (1, 3, 5)}
-    first_right = top5[:, 0] == known_labels
+    known_labels = labels[known]
+    hits = known_hits(logits, labels)
+    first_right = logits[known].argmax(1) == known_labels
     top1_by_dish = {
         classes[label]: {
             "right": int(first_right[known_labels == label].sum()),

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from foodcls import data, evaluate, models, runs, service, train
+from foodcls import data, evaluate, models, runs, train
 from foodcls.bench.per_model import count_macs
 
 L2_WEIGHTS = (1e-3, 1e-2, 3e-2, 1e-1, 3e-1)  # L2 on the probe's weights; the one best on validation is kept
@@ -62,12 +62,6 @@ def fit_probe(features: torch.Tensor, labels: torch.Tensor, classes: int, l2: fl
     return probe
 
 
-def topk_hits(logits: torch.Tensor, labels: torch.Tensor) -> dict:
-    known = labels >= 0
-    top5 = logits[known].topk(min(5, logits.shape[1]), dim=1).indices
-    return {f"top{k}": int((top5[:, :k] == labels[known].unsqueeze(1)).any(1).sum()) for k in (1, 5)}
-
-
 def probe_backbone(model_id: str, sets: dict, classes: list[str], real: tuple | None, view: dict) -> dict:
     """One backbone's probe: its cost, the L2 weight validation chose, and the test and real-photo hits."""
     network = models.build_model(model_id, len(classes))
@@ -92,12 +86,14 @@ def probe_backbone(model_id: str, sets: dict, classes: list[str], real: tuple | 
         "val_top1_by_l2": {str(k): round(v, 4) for k, v in val_top1.items()},
     }
     with torch.no_grad():
-        test = topk_hits(probe(features["test"]), labels["test"])
+        test = evaluate.known_hits(probe(features["test"]), labels["test"])
         result["test"] = {"photos": len(labels["test"])} | test
         if real is not None:
             squares, real_labels = real
             real_features = (evaluate.run_logits(extractor, view, squares) - mean) / std
-            result["real"] = {"photos": int((real_labels >= 0).sum())} | topk_hits(probe(real_features), real_labels)
+            result["real"] = {"photos": int((real_labels >= 0).sum())} | evaluate.known_hits(
+                probe(real_features), real_labels
+            )
     return result
 
 
@@ -105,10 +101,9 @@ def real_squares(root: Path, classes: list[str], source_size: int) -> tuple[torc
     """Real photos of known dishes as the app reads them: each decoded, its centre square shrunk to
     `source_size`; labels -1 for folders of other things (left out of the scores)."""
     squares, labels = [], []
-    for folder, files in data.list_class_folders(root).items():
-        for path in files:
-            squares.append(data.square_uint8(service.read_photo(path), source_size))
-            labels.append(classes.index(folder) if folder in classes else -1)
+    for photo, label, _ in evaluate.labelled_photos(root, classes):
+        squares.append(data.square_uint8(photo, source_size))
+        labels.append(label)
     return torch.stack(squares), torch.tensor(labels)
 
 
