@@ -94,6 +94,15 @@ def extract(frozen: Frozen, images: torch.Tensor, recipe: dict, augmented: bool,
     return torch.cat(out)
 
 
+@torch.inference_mode()
+def deepen(stages: nn.Module, shallower: torch.Tensor, desc: str) -> torch.Tensor:
+    """Features of more frozen stages from cached features of fewer: the same crops, without the photos."""
+    out = []
+    for batch in tqdm(shallower.split(256), desc=desc, leave=False):
+        out.append(stages(batch.float().contiguous(memory_format=torch.channels_last)).to(torch.bfloat16))
+    return torch.cat(out)
+
+
 def split_fingerprint(image_set: data.ImageSet, split: dict) -> str:
     """Which photos are the training and validation photos, in order, as a short digest: features
     cached for another split (another --seed or data folder) belong to other photos."""
@@ -101,11 +110,14 @@ def split_fingerprint(image_set: data.ImageSet, split: dict) -> str:
     return hashlib.sha256("\n".join(paths).encode()).hexdigest()[:16]
 
 
-def cached_features(cache: Path, frozen: Frozen, image_set: data.ImageSet, split: dict, recipe: dict) -> dict:
+def cached_features(
+    cache: Path, frozen: Frozen, image_set: data.ImageSet, split: dict, recipe: dict, shallower: Path | None = None
+) -> dict:
     """Frozen features of the training photos (plain and `augmented_views` augmented views) and of the
     validation photos (plain and flipped), one file per view in `cache`, each computed once.
 
-    A view is written as soon as it is computed, so a cut session resumes from the next view.
+    A view is written as soon as it is computed, so a cut session resumes from the next view. With
+    `shallower`, a cache of the same photos with fewer frozen stages, only the stages between run.
     """
     made_with = {key: recipe[key] for key in FEATURE_SETTINGS} | {"photos": split_fingerprint(image_set, split)}
     if (cache / "recipe.json").is_file() and runs.read_json(cache / "recipe.json") != made_with:
@@ -113,6 +125,15 @@ def cached_features(cache: Path, frozen: Frozen, image_set: data.ImageSet, split
             f"error: the features in {cache} were made with {runs.read_json(cache / 'recipe.json')}, not "
             f"{made_with}: give this recipe its own --features (or --work) folder"
         )
+    if shallower is not None:
+        source = runs.read_json(shallower / "recipe.json")
+        source_blocks = source.get("frozen_blocks", recipe["frozen_blocks"])
+        if source | {"frozen_blocks": recipe["frozen_blocks"]} != made_with or source_blocks >= recipe["frozen_blocks"]:
+            raise SystemExit(
+                f"error: the features in {shallower} were made with {source}: --features-from needs the same "
+                f"photos and settings as {made_with}, with fewer frozen stages"
+            )
+        between = frozen.layers[3 + source_blocks :]  # after the stem's three layers, the stages it lacks
     train_images, val_images = image_set.images[split["train"]], image_set.images[split["val"]]
     views = {  # name: (photos, seed of its random crops, or None for no crops)
         "train_plain": (train_images, None),
@@ -126,8 +147,11 @@ def cached_features(cache: Path, frozen: Frozen, image_set: data.ImageSet, split
     for name, (images, seed) in views.items():
         path = cache / f"{name}.safetensors"
         if not path.is_file():
-            torch.manual_seed(seed or 0)
-            computed = extract(frozen, images, recipe, seed is not None, f"features {name}")
+            if shallower is not None:
+                computed = deepen(between, load_file(str(shallower / path.name))[name], f"features {name}")
+            else:
+                torch.manual_seed(seed or 0)
+                computed = extract(frozen, images, recipe, seed is not None, f"features {name}")
             save_file({name: computed.contiguous()}, str(path) + ".tmp")
             Path(str(path) + ".tmp").replace(path)
         features[name] = load_file(str(path))[name]
@@ -227,6 +251,9 @@ def main(argv=None) -> None:
     parser.add_argument("--epochs", type=int, help="overrides the recipe")
     parser.add_argument("--batch-size", type=int, help="overrides the recipe")
     parser.add_argument("--features", type=Path, help="the feature cache (default: WORK/features); runs may share one")
+    parser.add_argument(
+        "--features-from", type=Path, help="a cache of the same photos with fewer frozen stages, to start from"
+    )
     parser.add_argument("--train-fraction", type=float, help="overrides the recipe: share of the training photos")
     parser.add_argument("--frozen-blocks", type=int, help="overrides the recipe: stages kept ImageNet's")
     parser.add_argument(
@@ -257,7 +284,7 @@ def main(argv=None) -> None:
     model = model.to(memory_format=torch.channels_last)
     frozen = Frozen(model, recipe["frozen_blocks"]).eval()
     trained = Trained(model, recipe["frozen_blocks"], recipe["dropout"])
-    features = cached_features(args.features or work / "features", frozen, image_set, split, recipe)
+    features = cached_features(args.features or work / "features", frozen, image_set, split, recipe, args.features_from)
     if recipe["train_fraction"] < 1:
         kept = stratified_fraction(image_set.labels[split["train"]], recipe["train_fraction"], args.seed)
         features |= {name: view[kept] for name, view in features.items() if name.startswith("train_")}

@@ -3,7 +3,9 @@
 import json
 
 import pytest
+import torch
 from PIL import Image
+from safetensors.torch import load_file
 
 from foodcls import finetune
 from foodcls.predict import load_classifier
@@ -67,3 +69,21 @@ def test_a_learning_curve_point_trains_on_a_share_of_each_dish_from_a_shared_cac
     trained_on = json.loads((tmp_path / "half" / "split.json").read_text())["splits"]["train"]
     assert len(trained_on) == half["split_sizes"]["train"]
     assert {path.split("/")[0] for path in trained_on} == {"blue", "green", "red"}
+
+
+def test_finetune_deepens_a_shallower_cache_instead_of_rerunning_the_photos(tiny_folder, tmp_path):
+    _finetune(tiny_folder, tmp_path / "frozen3", 1)
+    shallower = tmp_path / "frozen3.work" / "features"
+    _finetune(tiny_folder, tmp_path / "direct", 1, "--frozen-blocks", "4")
+    deepened = _finetune(
+        tiny_folder, tmp_path / "frozen4", 1, "--frozen-blocks", "4", "--features-from", str(shallower)
+    )
+    assert deepened["recipe_settings"]["frozen_blocks"] == 4
+    direct, derived = (
+        load_file(str(tmp_path / f"{run}.work" / "features" / "val_plain.safetensors"))["val_plain"]
+        for run in ("direct", "frozen4")
+    )
+    assert derived.shape == direct.shape
+    assert torch.allclose(derived.float(), direct.float(), atol=0.1, rtol=0.05)  # bf16 rounding between the stages
+    with pytest.raises(SystemExit, match="--features-from needs the same photos and settings"):
+        _finetune(tiny_folder, tmp_path / "frozen2", 1, "--frozen-blocks", "2", "--features-from", str(shallower))
