@@ -2,12 +2,13 @@
 
 Uses test_browser.py's app server and skip conditions; each test opens its own browser contexts, so
 that one with an empty localStorage shows what another browser would see. Screenshots go to
-artifacts/screenshots/.
+artifacts/screenshots/; with FOODCLS_README_SCREENSHOTS=1 the README's two also replace those in docs/.
 """
 
 import csv
 import io
 import json
+import os
 
 import pillow_heif
 import pytest
@@ -16,7 +17,7 @@ from test_browser import CHROMIUM, DEPLOYED, FLAGS, SHOTS, TABLE, app_url, playw
 
 from foodcls.launch import ROOT
 
-DOCS = ROOT / "docs"
+README_SHOTS = ROOT / "docs" if os.environ.get("FOODCLS_README_SCREENSHOTS") == "1" else SHOTS
 TIMEOUT = 60_000
 
 
@@ -91,7 +92,7 @@ def test_correct_a_guess_and_weigh_it(open_page, ramen_photo):
     assert "The model said" in page.inner_text("body")
     assert page.get_by_label("Portion in grams").input_value() == "600"
     page.screenshot(path=SHOTS / "meal-1-corrected.png", full_page=True)
-    page.locator(".gradio-container").screenshot(path=DOCS / "screenshot-correct.png")
+    page.locator(".gradio-container").screenshot(path=README_SHOTS / "screenshot-correct.png")
 
     grams = page.get_by_label("Portion in grams")
     grams.fill("300")
@@ -130,7 +131,7 @@ def test_a_meal_of_three_dishes_adds_up_and_stays_in_this_browser(open_page):
     page.get_by_text(f"Total: 3 dish(es), {total}.").wait_for(timeout=TIMEOUT)
     page.get_by_text("Dishes in the meal").scroll_into_view_if_needed()
     page.screenshot(path=SHOTS / "meal-3-three-dishes.png", full_page=True)
-    page.locator("#meal").screenshot(path=DOCS / "screenshot-meal.png")
+    page.locator("#meal").screenshot(path=README_SHOTS / "screenshot-meal.png")
 
     with page.expect_download() as download:
         page.get_by_text("Download as CSV").click()
