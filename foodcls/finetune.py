@@ -62,10 +62,11 @@ class Frozen(nn.Module):
 
     def __init__(self, model: models.EfficientNetLite, blocks: int):
         super().__init__()
-        self.layers = nn.Sequential(model.conv_stem, model.bn1, model.act1, *model.blocks[:blocks])
+        self.stem = nn.Sequential(model.conv_stem, model.bn1, model.act1)
+        self.stages = nn.Sequential(*model.blocks[:blocks])
 
     def forward(self, x):
-        return self.layers(x)
+        return self.stages(self.stem(x))
 
 
 class Trained(nn.Module):
@@ -133,7 +134,7 @@ def cached_features(
                 f"error: the features in {shallower} were made with {source}: --features-from needs the same "
                 f"photos and settings as {made_with}, with fewer frozen stages"
             )
-        between = frozen.layers[3 + source_blocks :]  # after the stem's three layers, the stages it lacks
+        between = frozen.stages[source_blocks:]
     train_images, val_images = image_set.images[split["train"]], image_set.images[split["val"]]
     views = {  # name: (photos, seed of its random crops, or None for no crops)
         "train_plain": (train_images, None),
