@@ -1,6 +1,7 @@
 """Prepare a trained model for serving one photo at a time on the CPU: `prepare_for_cpu`.
 
-Batch norms are folded into the convolutions, TensorFlow's "same" padding is moved inside the
+An ensemble's members that begin with the same layers run them once; batch norms are folded into
+the convolutions, TensorFlow's "same" padding is moved inside the
 stride-2 convolutions, the weights go channels-last and to bfloat16 where the CPU computes it
 natively (AVX512-BF16/AMX), and the whole network is traced once for oneDNN Graph. The process-wide
 torch switches this relies on are set once by the app at start, with `configure_process`.
@@ -15,7 +16,7 @@ import torch
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
-from foodcls.models import Conv2dSame, same_padding
+from foodcls.models import Conv2dSame, EfficientNetLite, Ensemble, same_padding
 
 # One torch thread per request, with Gradio running several requests at once: on 2 cores that served
 # 24-26 requests/s against 20-21 with two threads each, whose spinning workers fought over the cores;
@@ -56,11 +57,62 @@ def prepare_for_cpu(model: nn.Module, input_size: int, make_example) -> Prepared
     padding is fixed and the graph traced and checked for exactly that shape.
     """
     dtype = serving_dtype()
-    prepared = fold_batch_norms(copy.deepcopy(model), input_size)
+    prepared = fold_batch_norms(share_identical_stages(copy.deepcopy(model)), input_size)
     prepared = prepared.to(memory_format=torch.channels_last, dtype=dtype)
     example = make_example(dtype)
     prepared = pad_inside_convolutions(prepared, example)
     return PreparedModel(prepared, compile_for_cpu(prepared, example), dtype)
+
+
+class SharedStagesEnsemble(nn.Module):
+    """An Ensemble whose members' first layers are one network, run once per photo (`shared`), and
+    whose `members` run only the rest of each member; the same logits as the Ensemble."""
+
+    def __init__(self, shared: nn.Module, members: list[nn.Module]):
+        super().__init__()
+        self.shared, self.members = shared, nn.ModuleList(members)
+
+    def forward(self, x):
+        x = self.shared(x)
+        return torch.stack([member(x) for member in self.members]).mean(0)
+
+
+def same_weights(modules: list[nn.Module]) -> bool:
+    states = [module.state_dict() for module in modules]
+    return all(state.keys() == states[0].keys() for state in states) and all(
+        torch.equal(state[name], value) for state in states[1:] for name, value in states[0].items()
+    )
+
+
+def share_identical_stages(model: nn.Module) -> nn.Module:
+    """An Ensemble of EfficientNet-Lite members whose stem and first stages have the same weights
+    (fine-tuning keeps the first ImageNet stages frozen) as a SharedStagesEnsemble; other models as
+    they are. Made of `model`'s own modules, which it leaves as they were. The 101-dish members share
+    their stem and two stages: ~22% of each member's forward.
+    """
+    members = list(getattr(model, "members", []))
+    if not isinstance(model, Ensemble) or not all(isinstance(member, EfficientNetLite) for member in members):
+        return model
+    if not same_weights([nn.Sequential(member.conv_stem, member.bn1) for member in members]):
+        return model
+    shared_blocks = 0
+    while shared_blocks < len(members[0].blocks) and same_weights([m.blocks[shared_blocks] for m in members]):
+        shared_blocks += 1
+    first = members[0]
+    shared = nn.Sequential(first.conv_stem, first.bn1, first.act1, *first.blocks[:shared_blocks])
+    rests = [
+        nn.Sequential(
+            *member.blocks[shared_blocks:],
+            member.conv_head,
+            member.bn2,
+            member.act2,
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
+            member.classifier,
+        )
+        for member in members
+    ]
+    return SharedStagesEnsemble(shared, rests)
 
 
 @contextmanager

@@ -109,3 +109,43 @@ def test_a_classifier_with_zoomed_views_averages_them_as_evaluate_scores_them():
     torch.testing.assert_close(
         evaluate.run_logits(model, config, square.unsqueeze(0))[0], classifier.logits(photo), rtol=0, atol=0.1
     )
+
+
+def ensemble_sharing_its_first_stages(shared_blocks: int, members: int = 3) -> models.Ensemble:
+    """Members that differ after `shared_blocks` stages, as runs fine-tuned from one ImageNet net differ."""
+    torch.manual_seed(0)
+    ensemble = models.build_model("efficientnet_lite0", 5, members=members).eval()
+    first = ensemble.members[0]
+    for member in ensemble.members[1:]:
+        member.conv_stem.load_state_dict(first.conv_stem.state_dict())
+        member.bn1.load_state_dict(first.bn1.state_dict())
+        for index in range(shared_blocks):
+            member.blocks[index].load_state_dict(first.blocks[index].state_dict())
+    for norm in (m for m in ensemble.modules() if isinstance(m, torch.nn.BatchNorm2d)):
+        norm.running_var.fill_(0.5)  # keep activations from vanishing through the untrained layers
+    return ensemble
+
+
+def test_an_ensemble_runs_the_stages_its_members_share_once_with_the_same_logits():
+    ensemble = ensemble_sharing_its_first_stages(shared_blocks=2)
+    x = torch.randn(2, 3, 128, 128)
+    with torch.no_grad():
+        expected = ensemble(x)
+        shared = serving.share_identical_stages(copy.deepcopy(ensemble))
+        assert isinstance(shared, serving.SharedStagesEnsemble)
+        assert len(shared.shared) == 3 + 2  # conv, norm, activation of the stem; two stages
+        torch.testing.assert_close(shared(x), expected, rtol=1e-5, atol=1e-5)
+    config = {"input_size": 128, "mean": [0.5] * 3, "std": [0.5] * 3, "classes": list("abcde"), "tta_flip": True}
+    classifier = predict.Classifier(ensemble, config)
+    assert isinstance(classifier.model, serving.SharedStagesEnsemble)
+    photo = dish_photo("ramen")
+    square = data.square_uint8(photo, 128).unsqueeze(0)
+    served, unshared = classifier.logits(photo), evaluate.run_logits(ensemble, config, square)[0]
+    torch.testing.assert_close(served, unshared, rtol=0, atol=0.05)  # bfloat16 where served so
+    assert np.asarray(predict.grad_cam(classifier, photo, class_index=1)).std() > 0
+
+
+def test_an_ensemble_whose_members_differ_from_the_stem_is_served_as_it_is():
+    ensemble = ensemble_sharing_its_first_stages(shared_blocks=0)
+    ensemble.members[1].conv_stem.weight.data.add_(0.01)
+    assert serving.share_identical_stages(ensemble) is ensemble

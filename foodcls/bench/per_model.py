@@ -113,7 +113,7 @@ def bench_models(
         config = classifier.config
         size = config["input_size"]
         naive_model, _ = runs.load_run(runs_dir / run)
-        macs = count_macs(naive_model, size)
+        macs = count_macs(serving.share_identical_stages(naive_model), size)  # what the served model runs
         pixels = classifier.pixels(Image.open(photo))
         x = classifier.inputs(pixels[:1])  # one photo, one view: the forward of the ceiling comparison
         batch = classifier.request_inputs(pixels)  # the request's own forward: its views and their mirrors
