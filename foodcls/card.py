@@ -185,10 +185,16 @@ def ensemble_note(run: str, config: dict) -> str:
         f"{member['train_seconds'] / 60:.0f} min, validation top-1 {member['val_top1']:.1%}"
         for member in config["member_runs"]
     )
+    frozen_alike = [member["recipe_settings"].get("frozen_blocks") for member in config["member_runs"]]
+    shared = (
+        f", less the stem and first {min(frozen_alike)} stages they all keep as ImageNet's, which the app runs once"
+        if None not in frozen_alike
+        else ""
+    )
     return (
         f"\n`{run}` averages the logits of {config['members']} {config['name']} runs trained apart ({members}); "
         f"together {config['best_val_acc']:.1%} on validation at {config['train_input_size']} px. It costs their "
-        "training time together (its row) and one forward per member per view."
+        f"training time together (its row) and one forward per member per view{shared}."
     )
 
 
