@@ -1,10 +1,10 @@
 """Prepare a trained model for serving one photo at a time on the CPU: `prepare_for_cpu`.
 
 An ensemble's members that begin with the same layers run them once; batch norms are folded into
-the convolutions, TensorFlow's "same" padding is moved inside the
-stride-2 convolutions, the weights go channels-last and to bfloat16 where the CPU computes it
-natively (AVX512-BF16/AMX), and the whole network is traced once for oneDNN Graph. The process-wide
-torch switches this relies on are set once by the app at start, with `configure_process`.
+the convolutions, TensorFlow's "same" padding is moved inside the stride-2 convolutions, the weights
+go channels-last and to bfloat16 where the CPU computes it natively (AVX512-BF16/AMX), and the whole
+network is traced once for oneDNN Graph. The process-wide torch switches this relies on are set
+once by the app at start, with `configure_process`.
 """
 
 import copy
