@@ -57,33 +57,8 @@ RECIPE = {
 FEATURE_SETTINGS = ("model_id", "source_size", "input_size", "frozen_blocks", "min_scale")
 
 
-class Frozen(nn.Module):
-    """The stem and first `blocks` stages of an EfficientNet-Lite: run once per photo."""
-
-    def __init__(self, model: models.EfficientNetLite, blocks: int):
-        super().__init__()
-        self.stem = nn.Sequential(model.conv_stem, model.bn1, model.act1)
-        self.stages = nn.Sequential(*model.blocks[:blocks])
-
-    def forward(self, x):
-        return self.stages(self.stem(x))
-
-
-class Trained(nn.Module):
-    """The later stages, head and classifier: what an epoch trains, from cached features."""
-
-    def __init__(self, model: models.EfficientNetLite, blocks: int, dropout: float):
-        super().__init__()
-        self.layers = nn.Sequential(*model.blocks[blocks:], model.conv_head, model.bn2, model.act2)
-        self.dropout = nn.Dropout(dropout)
-        self.classifier = model.classifier
-
-    def forward(self, features):
-        return self.classifier(self.dropout(self.layers(features).mean((2, 3))))
-
-
 @torch.inference_mode()
-def extract(frozen: Frozen, images: torch.Tensor, recipe: dict, augmented: bool, desc: str) -> torch.Tensor:
+def extract(frozen: models.FirstStages, images: torch.Tensor, recipe: dict, augmented: bool, desc: str) -> torch.Tensor:
     """Frozen features (bfloat16, channels-last) of uint8 photos; `augmented`: a random crop and flip each."""
     spec = models.MODEL_SPECS[recipe["model_id"]]
     out = []
@@ -112,7 +87,12 @@ def split_fingerprint(image_set: data.ImageSet, split: dict) -> str:
 
 
 def cached_features(
-    cache: Path, frozen: Frozen, image_set: data.ImageSet, split: dict, recipe: dict, shallower: Path | None = None
+    cache: Path,
+    frozen: models.FirstStages,
+    image_set: data.ImageSet,
+    split: dict,
+    recipe: dict,
+    shallower: Path | None = None,
 ) -> dict:
     """Frozen features of the training photos (plain and `augmented_views` augmented views) and of the
     validation photos (plain and flipped), one file per view in `cache`, each computed once.
@@ -283,8 +263,8 @@ def main(argv=None) -> None:
     model = models.build_model(recipe["model_id"], len(image_set.classes))
     train.load_pretrained(recipe["model_id"], model)
     model = model.to(memory_format=torch.channels_last)
-    frozen = Frozen(model, recipe["frozen_blocks"]).eval()
-    trained = Trained(model, recipe["frozen_blocks"], recipe["dropout"])
+    frozen = models.FirstStages(model, recipe["frozen_blocks"]).eval()
+    trained = models.LaterStages(model, recipe["frozen_blocks"], recipe["dropout"])
     features = cached_features(args.features or work / "features", frozen, image_set, split, recipe, args.features_from)
     if recipe["train_fraction"] < 1:
         kept = stratified_fraction(image_set.labels[split["train"]], recipe["train_fraction"], args.seed)

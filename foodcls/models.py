@@ -229,6 +229,33 @@ class EfficientNetLite(nn.Module):
         return self.classifier(self.features(x))
 
 
+class FirstStages(nn.Module):
+    """The stem and first `blocks` stages of an EfficientNet-Lite, sharing its modules: the part that
+    fine-tuning keeps frozen and an ensemble's members share."""
+
+    def __init__(self, model: EfficientNetLite, blocks: int):
+        super().__init__()
+        self.stem = nn.Sequential(model.conv_stem, model.bn1, model.act1)
+        self.stages = nn.Sequential(*model.blocks[:blocks])
+
+    def forward(self, x):
+        return self.stages(self.stem(x))
+
+
+class LaterStages(nn.Module):
+    """The rest of an EfficientNet-Lite after `FirstStages(model, blocks)`, sharing its modules: later
+    stages, head and classifier (with `dropout` before it while training)."""
+
+    def __init__(self, model: EfficientNetLite, blocks: int, dropout: float = 0.0):
+        super().__init__()
+        self.layers = nn.Sequential(*model.blocks[blocks:], model.conv_head, model.bn2, model.act2)
+        self.dropout = nn.Dropout(dropout)
+        self.classifier = model.classifier
+
+    def forward(self, features):
+        return self.classifier(self.dropout(self.layers(features).mean((2, 3))))
+
+
 class Ensemble(nn.Module):
     """Several trained models of one architecture whose logits are averaged: independently fine-tuned
     runs make partly different mistakes, so their average is right more often than either."""

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
-from foodcls.models import Conv2dSame, EfficientNetLite, Ensemble, same_padding
+from foodcls.models import Conv2dSame, EfficientNetLite, Ensemble, FirstStages, LaterStages, same_padding
 
 # One torch thread per request, with Gradio running several requests at once: on 2 cores that served
 # 24-26 requests/s against 20-21 with two threads each, whose spinning workers fought over the cores;
@@ -93,25 +93,13 @@ def share_identical_stages(model: nn.Module) -> nn.Module:
     members = list(getattr(model, "members", []))
     if not isinstance(model, Ensemble) or not all(isinstance(member, EfficientNetLite) for member in members):
         return model
-    if not same_weights([nn.Sequential(member.conv_stem, member.bn1) for member in members]):
+    if not same_weights([FirstStages(member, 0) for member in members]):  # the stems
         return model
     shared_blocks = 0
     while shared_blocks < len(members[0].blocks) and same_weights([m.blocks[shared_blocks] for m in members]):
         shared_blocks += 1
-    first = members[0]
-    shared = nn.Sequential(first.conv_stem, first.bn1, first.act1, *first.blocks[:shared_blocks])
-    rests = [
-        nn.Sequential(
-            *member.blocks[shared_blocks:],
-            member.conv_head,
-            member.bn2,
-            member.act2,
-            nn.AdaptiveAvgPool2d(1),
-            nn.Flatten(),
-            member.classifier,
-        )
-        for member in members
-    ]
+    shared = FirstStages(members[0], shared_blocks)
+    rests = [LaterStages(member, shared_blocks) for member in members]
     return SharedStagesEnsemble(shared, rests)
 
 
