@@ -23,6 +23,18 @@ def test_coverage_curve_counts_named_right_and_outside_photos():
     assert row == {"threshold": 0.5, "known": 3, "named": 2, "named_right": 1, "outside": 2, "outside_named": 1}
 
 
+def test_most_confident_half_counts_the_right_of_the_surest_known_photos_and_the_outside_ones_as_sure():
+    confidence = torch.tensor([0.9, 0.85, 0.8, 0.7, 0.6, 0.3, 0.2])
+    correct = torch.tensor([True, False, False, False, True, True, False])
+    outside = torch.tensor([False, True, False, True, False, False, True])
+    # the surer half of the four known photos: 0.9 (right) and 0.8 (wrong); 0.85 is an outside photo as sure
+    assert evaluate.most_confident(confidence, correct, outside, 0.5) == {
+        "named": 2, "named_right": 1, "outside_named": 1, "outside": 3
+    }  # fmt: skip
+    no_known = evaluate.most_confident(confidence[:2], correct[:2], torch.tensor([True, True]), 0.5)
+    assert no_known == {"named": 0, "named_right": 0, "outside_named": 0, "outside": 2}
+
+
 def _row(threshold, named, right, outside_named, known=100, outside=50):
     return {"threshold": threshold, "known": known, "named": named, "named_right": right,
             "outside": outside, "outside_named": outside_named}  # fmt: skip
