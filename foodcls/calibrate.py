@@ -5,9 +5,11 @@ temperature fitted on validation.
 
 1. How the run sees a photo: a run trained on small photos (config `source_size`) sees every photo
    shrunk to that size, then enlarged to its input size (one of SERVING_SIZES), and averages its
-   views (TTA_ZOOMS: the whole centre square, or it and a zoom into its middle). The way kept is the
-   one at which a threshold within the bounds of 3 names the most real photos of known dishes
-   (then: the best top-1, the cheaper forward).
+   views (TTA_ZOOMS: the whole centre square, or it and a zoom into its middle). Where the training
+   photos are JPEGs saved alike (Food-101's 64 px photos: quality 75, colour at half resolution),
+   each way is also tried with the shrunk photo saved and read back so (config `source_jpeg`). The
+   way kept is the one at which a threshold within the bounds of 3 names the most real photos of
+   known dishes (then: the best top-1, the cheaper forward).
 2. Temperature scaling (Guo et al., 2017): one number T that divides the logits, fitted by
    minimising the negative log-likelihood on the run's own validation split at that size; it
    changes no ranking.
@@ -17,7 +19,7 @@ temperature fitted on validation.
    while at least 90% of the named are right and at most 10% of the others are named.
 
 Real photos go through `Classifier.logits`, the app's own path. Writes `input_size`, `tta_zooms`,
-`temperature` and `threshold` into the run's config.json, the curves with their counts into calibration.json, and
+`source_jpeg`, `temperature` and `threshold` into the run's config.json, the curves with their counts into calibration.json, and
 re-scores the held-out test split at the serving size into metrics.json (what `evaluate` prints).
 """
 
@@ -80,25 +82,35 @@ def real_photo_scores(logits: torch.Tensor, labels: torch.Tensor, classes: list[
     return {"top1": report["hits"]["top1"], "named": named if meets_bounds else 0}
 
 
-def serving_ways(config: dict) -> list[dict]:
-    """The (input size, views) pairs tried for a run, cheapest forward first; one for a run that
-    was trained on the photos it serves (no `source_size`)."""
+def serving_ways(config: dict, stored_jpeg: dict | None = None) -> list[dict]:
+    """The (input size, views, JPEG storing) ways tried for a run, cheapest forward first; one for a
+    run that was trained on the photos it serves (no `source_size`). With `stored_jpeg` (how the
+    training photos were stored), each way is tried with the shrunk photo stored so and as it is."""
     if "source_size" not in config:
         return [{"input_size": config["input_size"], "tta_zooms": predict.zooms_of(config)}]
-    ways = [{"input_size": size, "tta_zooms": list(zooms)} for size in SERVING_SIZES for zooms in TTA_ZOOMS]
+    ways = [
+        {"input_size": size, "tta_zooms": list(zooms), "source_jpeg": jpeg}
+        for size in SERVING_SIZES
+        for zooms in TTA_ZOOMS
+        for jpeg in [None] + ([stored_jpeg] if stored_jpeg else [])
+    ]
     return sorted(ways, key=lambda way: way["input_size"] ** 2 * len(way["tta_zooms"]))
 
 
 def way_name(way: dict) -> str:
-    return f"{way['input_size']} px, views " + " + ".join(f"{zoom:g}" for zoom in way["tta_zooms"])
+    views = f"{way['input_size']} px, views " + " + ".join(f"{zoom:g}" for zoom in way["tta_zooms"])
+    jpeg = way.get("source_jpeg")
+    return views + (f", stored as JPEG {jpeg['quality']} {jpeg['subsampling']}" if jpeg else "")
 
 
-def choose_serving_way(run_dir: Path, real_dir: Path) -> tuple[dict, dict[str, dict], torch.Tensor, torch.Tensor]:
+def choose_serving_way(
+    run_dir: Path, real_dir: Path, stored_jpeg: dict | None = None
+) -> tuple[dict, dict[str, dict], torch.Tensor, torch.Tensor]:
     """(input size and views, scores on real photos by way, real-photo logits and labels that way): the
     way that names the most real photos of known dishes within the bounds, then the best top-1, then
     the cheaper forward."""
     model, config = runs.load_run(run_dir)
-    ways = serving_ways(config)
+    ways = serving_ways(config, stored_jpeg)
     classifiers = [predict.Classifier(model, config | way) for way in ways]
     logits, labels, _ = evaluate.photo_folder_logits(classifiers, real_dir)
     scores = [real_photo_scores(found, labels, config["classes"]) for found in logits]
@@ -108,7 +120,8 @@ def choose_serving_way(run_dir: Path, real_dir: Path) -> tuple[dict, dict[str, d
 
 def calibrate(run_dir: Path, data_dir: Path, real_dir: Path) -> dict:
     config_path = Path(run_dir) / "config.json"
-    way, scores_by_way, real_logits, real_labels = choose_serving_way(run_dir, real_dir)
+    stored_jpeg = data.stored_jpeg_settings(data_dir)
+    way, scores_by_way, real_logits, real_labels = choose_serving_way(run_dir, real_dir, stored_jpeg)
     config = runs.read_json(config_path) | way
     runs.write_json(config_path, config)  # the validation and test scoring below read the run from disk
 

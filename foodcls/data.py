@@ -5,18 +5,20 @@ common format. Bad files are skipped and reported, never fatal; a missing folder
 a class too small to split stops with an error that names it.
 """
 
+import functools
 import hashlib
 import json
 import random
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from io import BytesIO
 from pathlib import Path
 
 import numpy as np
 import pillow_heif
 import torch
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, JpegImagePlugin
 from torch.nn import functional as F
 
 pillow_heif.register_heif_opener()  # HEIC/HEIF (iPhone) photos open like JPEGs; Pillow reads AVIF itself
@@ -113,6 +115,53 @@ def square_uint8(image: Image.Image, size: int) -> torch.Tensor:
     return torch.from_numpy(np.asarray(square, dtype=np.uint8).copy()).permute(2, 0, 1)
 
 
+def stored_as(squares: torch.Tensor, jpeg: dict | None) -> torch.Tensor:
+    """uint8 N x 3 x s x s squares saved and read back as JPEG with `jpeg`'s quality and chroma
+    subsampling (a run's config `source_jpeg`: how its training photos were stored), or as they are.
+
+    A photo shrunk by the app has full-resolution colour; Food-101's small photos were stored at
+    quality 75 with colour at half resolution (4:2:0), and a model trained on them expects that.
+    """
+    if not jpeg:
+        return squares
+    stored = [saved_and_read_back(Image.fromarray(square.permute(1, 2, 0).numpy()), jpeg) for square in squares]
+    return torch.stack([torch.from_numpy(np.asarray(image).copy()).permute(2, 0, 1) for image in stored])
+
+
+def saved_and_read_back(image: Image.Image, jpeg: dict) -> Image.Image:
+    """An RGB image after a JPEG save (settings as `stored_as`) and load, in memory."""
+    buffer = BytesIO()
+    image.save(buffer, "JPEG", quality=jpeg["quality"], subsampling=jpeg["subsampling"])
+    return Image.open(buffer).convert("RGB")
+
+
+def jpeg_settings(path: Path) -> dict | None:
+    """The quality (on Pillow's scale) and chroma subsampling a JPEG file was saved with, or None
+    when it is not a JPEG or its quantisation tables are not Pillow's at any quality."""
+    with Image.open(path) as image:
+        if image.format != "JPEG":
+            return None
+        subsampling = {0: "4:4:4", 1: "4:2:2", 2: "4:2:0"}.get(JpegImagePlugin.get_sampling(image))
+        tables = image.quantization
+    quality = next((q for q in range(1, 101) if pillow_quantization(q) == tables), None)
+    return {"quality": quality, "subsampling": subsampling} if quality and subsampling else None
+
+
+@functools.cache
+def pillow_quantization(quality: int) -> dict:
+    """The quantisation tables Pillow writes at `quality`."""
+    buffer = BytesIO()
+    Image.new("RGB", (8, 8)).save(buffer, "JPEG", quality=quality)
+    return Image.open(buffer).quantization
+
+
+def stored_jpeg_settings(root: Path) -> dict | None:
+    """The JPEG settings every class folder's first photo was saved with, when they all agree (as
+    Food-101's 64 px photos do: quality 75, 4:2:0), else None."""
+    found = [jpeg_settings(files[0]) for files in list_class_folders(root).values()]
+    return found[0] if found[0] and all(settings == found[0] for settings in found) else None
+
+
 def upscale(images: torch.Tensor, size: int) -> torch.Tensor:
     """uint8 N x 3 x s x s photos enlarged to size x size (bicubic), as a run trained on small photos
     sees every photo: first made as small as its training photos, then enlarged as they were."""
@@ -181,8 +230,6 @@ def _decode(path: Path, size: int):
         data = path.read_bytes()
         if not data:
             return None, "empty file (0 bytes)"
-        from io import BytesIO
-
         return square_uint8(open_rgb(BytesIO(data), size), size), hashlib.sha1(data).hexdigest()
     except Exception as error:  # a bad photo must never stop a run: report it and go on
         return None, f"{type(error).__name__}: {error}"

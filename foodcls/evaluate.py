@@ -33,9 +33,10 @@ def predict_logits(model, images: torch.Tensor, mean, std, device, tta_flip: boo
 
 def run_logits(model, config: dict, squares: torch.Tensor) -> torch.Tensor:
     """Float32 logits of uint8 centre squares at the run's source size, as the run serves photos:
-    each of its views (config `tta_zooms`) enlarged to its input size, averaged over views and flips."""
+    stored as its training photos were (config `source_jpeg`), each of its views (config `tta_zooms`)
+    enlarged to its input size, averaged over views and flips."""
     zooms = predict.zooms_of(config)
-    views = data.centre_zooms(squares, zooms, config["input_size"])
+    views = data.centre_zooms(data.stored_as(squares, config.get("source_jpeg")), zooms, config["input_size"])
     logits = predict_logits(model, views, config["mean"], config["std"], torch.device("cpu"), config["tta_flip"])
     return logits.view(len(zooms), len(squares), -1).mean(0)
 

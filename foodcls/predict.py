@@ -63,7 +63,9 @@ class Classifier:
         return self.views(square.unsqueeze(0))
 
     def views(self, square: torch.Tensor) -> torch.Tensor:
-        """The views of one uint8 1 x 3 x s x s centre square (at `source_size`), as `pixels` makes them."""
+        """The views of one uint8 1 x 3 x s x s centre square (at `source_size`), as `pixels` makes them:
+        stored as the training photos were (config `source_jpeg`), then zoomed and enlarged."""
+        square = data.stored_as(square, self.config.get("source_jpeg"))
         return data.centre_zooms(square, zooms_of(self.config), self.config["input_size"])
 
     def inputs(self, pixels: torch.Tensor, dtype: torch.dtype | None = None) -> torch.Tensor:

@@ -54,8 +54,8 @@ def validate_config(config) -> dict:
     classes: a non-empty list of unique class ids (CLASS_ID); input_size and source_size (optional):
     ints in SIZE_RANGE; mean, std: three finite numbers, std > 0; model_id: one of MODEL_SPECS, with
     that model's name; tta_flip: a bool; tta_zooms (optional): 1 to MAX_VIEWS fractions from 0.25 to 1,
-    the first 1; threshold and temperature (optional): numbers in range; members (optional): 1 to
-    MAX_MEMBERS.
+    the first 1; source_jpeg (optional): a JPEG quality and chroma subsampling; threshold and
+    temperature (optional): numbers in range; members (optional): 1 to MAX_MEMBERS.
     """
 
     def refuse(why: str):
@@ -103,6 +103,15 @@ def validate_config(config) -> dict:
     members = members_of(config)
     if type(members) is not int or not 1 <= members <= MAX_MEMBERS:
         refuse(f"members must be a whole number from 1 to {MAX_MEMBERS}")
+    jpeg = config.get("source_jpeg")
+    if jpeg is not None and (
+        not isinstance(jpeg, dict)
+        or set(jpeg) != {"quality", "subsampling"}
+        or type(jpeg["quality"]) is not int
+        or not 1 <= jpeg["quality"] <= 100
+        or jpeg["subsampling"] not in ("4:4:4", "4:2:2", "4:2:0")
+    ):
+        refuse('source_jpeg must be {"quality": 1 to 100, "subsampling": "4:4:4", "4:2:2" or "4:2:0"}')
     for key, low, high in (("threshold", 0, 1), ("temperature", 0.01, 100)):  # written by foodcls.calibrate
         value = config.get(key, low)
         if type(value) not in (int, float) or not low <= value <= high:

@@ -24,12 +24,12 @@ def dish_photo(dish: str, seed: int = 7, size: int = 96) -> Image.Image:
     return colour_photo(DISH_COLOURS[dish], seed, size)
 
 
-def make_class_folder(root: Path, per_class: int = 12, classes=tuple(COLOURS)) -> Path:
+def make_class_folder(root: Path, per_class: int = 12, classes=tuple(COLOURS), suffix: str = ".png") -> Path:
     for label, name in enumerate(classes):
         folder = root / name
         folder.mkdir(parents=True)
         for i in range(per_class):
-            colour_photo(COLOURS[name], seed=label * 1000 + i).save(folder / f"{i}.png")
+            colour_photo(COLOURS[name], seed=label * 1000 + i).save(folder / f"{i}{suffix}")
     return root
 
 

@@ -3,7 +3,7 @@
 import json
 
 import torch
-from helpers import COLOURS, colour_photo, save
+from helpers import COLOURS, colour_photo, make_class_folder, save
 
 from foodcls import calibrate, evaluate, finetune
 
@@ -55,9 +55,9 @@ def test_choose_threshold_says_when_no_threshold_meets_the_bounds():
     assert calibrate.choose_threshold(curve) == (0.6, False)
 
 
-def test_calibrate_chooses_the_serving_size_and_views_on_real_photos_and_rescores_the_test_split(tiny_folder, tmp_path):
-    run = tmp_path / "run"
-    finetune.main(["--data", str(tiny_folder), "--out", str(run), "--epochs", "2", "--batch-size", "8"])
+def test_calibrate_chooses_the_serving_size_and_views_on_real_photos_and_rescores_the_test_split(tmp_path):
+    run, training = tmp_path / "run", make_class_folder(tmp_path / "jpeg", suffix=".jpg")  # saved as Pillow saves
+    finetune.main(["--data", str(training), "--out", str(run), "--epochs", "2", "--batch-size", "8"])
     real = tmp_path / "real"  # big photos of two known colours, and grey ones the run must not name
     for label, name in enumerate(["red", "blue", "_not_food"]):
         (real / name).mkdir(parents=True)
@@ -65,16 +65,19 @@ def test_calibrate_chooses_the_serving_size_and_views_on_real_photos_and_rescore
             rgb = COLOURS.get(name, (128, 128, 128))
             save(colour_photo(rgb, seed=500 + 10 * label + i, size=480), real / name / f"{i}.jpg")
 
-    result = calibrate.main(["--model", str(run), "--data", str(tiny_folder), "--real", str(real)])
+    result = calibrate.main(["--model", str(run), "--data", str(training), "--real", str(real)])
 
     config = json.loads((run / "config.json").read_text())
     assert result["input_size"] == config["input_size"] in calibrate.SERVING_SIZES
     assert tuple(result["tta_zooms"]) == tuple(config["tta_zooms"]) in calibrate.TTA_ZOOMS
-    tried = config["real_photos_by_way"]
-    assert len(tried) == len(calibrate.SERVING_SIZES) * len(calibrate.TTA_ZOOMS)
+    stored = {"quality": 75, "subsampling": "4:2:0"}
+    assert result["source_jpeg"] == config["source_jpeg"] in (None, stored)
+    tried = config["real_photos_by_way"]  # every size and views, with the photo stored as JPEG and not
+    assert len(tried) == len(calibrate.SERVING_SIZES) * len(calibrate.TTA_ZOOMS) * 2
+    assert sum("stored as JPEG 75 4:2:0" in way for way in tried) == len(tried) // 2
     assert calibrate.way_name(config) in tried
     assert all(s["top1"].endswith(" of 8") and s["named"].endswith(" of 8") for s in tried.values())
     assert config["temperature"] == result["temperature"] and config["threshold"] == result["threshold"]
     assert (result["real"]["n_known"], result["real"]["n_outside"]) == (8, 4)
     # the card's test numbers are what `evaluate --split test` prints for the run as it now serves
-    assert json.loads((run / "metrics.json").read_text()) == evaluate.evaluate_run(run, tiny_folder, "test")
+    assert json.loads((run / "metrics.json").read_text()) == evaluate.evaluate_run(run, training, "test")

@@ -147,3 +147,41 @@ def test_centre_zooms_enlarge_the_middle_of_each_square():
     assert whole.shape == zoomed.shape == (2, 3, 128, 128)
     torch.testing.assert_close(whole, data.upscale(squares, 128))
     assert zoomed.min() == 200 and whole.float().mean() < 100
+
+
+def test_the_jpeg_settings_photos_were_saved_with_are_read_back_from_their_files(tmp_path):
+    photo = colour_photo(COLOURS["red"], 3)
+    saved = {
+        "q75.jpg": {"quality": 75, "subsampling": "4:2:0"},
+        "q90.jpg": {"quality": 90, "subsampling": "4:4:4"},
+        "q60.jpg": {"quality": 60, "subsampling": "4:2:2"},
+    }
+    for name, settings in saved.items():
+        photo.save(tmp_path / name, quality=settings["quality"], subsampling=settings["subsampling"])
+        assert data.jpeg_settings(tmp_path / name) == settings
+    photo.save(tmp_path / "photo.png")
+    assert data.jpeg_settings(tmp_path / "photo.png") is None
+
+
+def test_a_folder_s_stored_jpeg_settings_are_those_all_its_classes_agree_on(tmp_path):
+    assert data.stored_jpeg_settings(make_class_folder(tmp_path / "jpeg", 2, suffix=".jpg")) == {
+        "quality": 75,
+        "subsampling": "4:2:0",
+    }  # fmt: skip  (Pillow's defaults, as Food-101's 64 px photos were saved)
+    assert data.stored_jpeg_settings(make_class_folder(tmp_path / "png", 2)) is None
+    mixed = make_class_folder(tmp_path / "mixed", 2, suffix=".jpg")
+    colour_photo(COLOURS["red"], 9).save(mixed / "red" / "0.jpg", quality=95)
+    assert data.stored_jpeg_settings(mixed) is None
+
+
+def test_stored_as_gives_a_square_the_colour_resolution_and_blocks_of_a_stored_photo():
+    square = torch.from_numpy(np.asarray(colour_photo(COLOURS["blue"], 5))).permute(2, 0, 1).unsqueeze(0)
+    settings = {"quality": 75, "subsampling": "4:2:0"}
+    stored = data.stored_as(square, settings)
+    buffer = io.BytesIO()
+    Image.fromarray(square[0].permute(1, 2, 0).numpy()).save(buffer, "JPEG", quality=75)
+    expected = torch.from_numpy(np.asarray(Image.open(buffer).convert("RGB")).copy()).permute(2, 0, 1)
+    assert stored.shape == square.shape and stored.dtype == torch.uint8
+    assert torch.equal(stored[0], expected)
+    assert not torch.equal(stored, square)
+    assert data.stored_as(square, None) is square

@@ -96,19 +96,24 @@ def test_a_classifier_leaves_the_model_it_is_made_from_as_it_was():
 
 def test_a_classifier_with_zoomed_views_averages_them_as_evaluate_scores_them():
     model, config = runs.load_run(Path("weights/efficientnet_lite0"))  # a trained net: views differ
-    config |= {"input_size": 128, "source_size": 64, "tta_zooms": [1.0, 0.65]}
+    stored = {"quality": 75, "subsampling": "4:2:0"}
+    config |= {"input_size": 128, "source_size": 64, "tta_zooms": [1.0, 0.65], "source_jpeg": stored}
     classifier = predict.Classifier(model, config)
     photo = dish_photo("ramen").resize((640, 480))
     views = classifier.pixels(photo)
     assert views.shape == (2, 3, 128, 128)
+    square = data.square_uint8(photo, 64)  # shrunk, then stored as the training photos were
+    assert torch.equal(views, data.centre_zooms(data.stored_as(square.unsqueeze(0), stored), [1.0, 0.65], 128))
+    assert not torch.equal(views, data.centre_zooms(square.unsqueeze(0), [1.0, 0.65], 128))
     whole, zoomed = classifier.logits_of_pixels(views[:1]), classifier.logits_of_pixels(views[1:])
     assert not torch.allclose(whole, zoomed, atol=0.05)  # the zoom is a different view
     torch.testing.assert_close(classifier.logits(photo), (whole + zoomed) / 2, rtol=0, atol=0.02)  # bfloat16
-    square = data.square_uint8(photo, 64)
     # the test split's path (float32, batched) gives what a request gives (bfloat16 where served so)
-    torch.testing.assert_close(
-        evaluate.run_logits(model, config, square.unsqueeze(0))[0], classifier.logits(photo), rtol=0, atol=0.1
-    )
+    scored = evaluate.run_logits(model, config, square.unsqueeze(0))[0]
+    torch.testing.assert_close(scored, classifier.logits(photo), rtol=0, atol=0.1)
+    unstored = config | {"source_jpeg": None}
+    stored_first = evaluate.run_logits(model, unstored, data.stored_as(square.unsqueeze(0), stored))[0]
+    assert torch.equal(scored, stored_first)
 
 
 def ensemble_sharing_its_first_stages(shared_blocks: int, members: int = 3) -> models.Ensemble:

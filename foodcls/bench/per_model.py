@@ -39,12 +39,14 @@ def naive_request(model: nn.Module, config: dict, path: Path, table: dict) -> li
 
     size, source_size = config["input_size"], config.get("source_size", config["input_size"])
     image = Image.open(path).convert("RGB")
+    jpeg = config.get("source_jpeg")
     views = []
     for zoom in predict.zooms_of(config):
         transform = transforms.Compose(
             [
                 transforms.Resize(source_size),
                 transforms.CenterCrop(source_size),
+                transforms.Lambda(lambda square: data.saved_and_read_back(square, jpeg) if jpeg else square),
                 transforms.CenterCrop(round(source_size * zoom)),
                 transforms.Resize(size),
                 transforms.ToTensor(),
