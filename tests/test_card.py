@@ -51,3 +51,18 @@ def test_card_says_what_an_ensemble_run_averages_member_by_member():
     assert "64.2%); together 66.1% on validation at 128 px" in text
     whole = config | {"member_runs": [member | {"recipe_settings": {"epochs": 30}}] * 2}
     assert "runs trained apart (10 epochs, 92 min, validation top-1 63.7%; 10 epochs" in card.ensemble_note("a", whole)
+
+
+def test_card_says_how_a_run_sees_a_real_photo_stored_as_its_training_photos_were():
+    config = {
+        "train_input_size": 128,
+        "source_size": 64,
+        "input_size": 128,
+        "tta_zooms": [1.0],
+        "real_photos_by_way": {"128 px, views 1": {"top1": "203 of 306", "named": "114 of 306"}},
+    }
+    plain = card.serving_note("run", config)
+    assert "shrunk to 64 px and its views (100% of the square's side" in plain and "JPEG" not in plain
+    assert "128 px, views 1: 203 of 306 right first, 114 of 306 named within the bounds" in plain
+    stored = card.serving_note("run", config | {"source_jpeg": {"quality": 75, "subsampling": "4:2:0"}})
+    assert "shrunk to 64 px, saved and read back as a JPEG of quality 75 with colour sampled 4:2:0," in stored
