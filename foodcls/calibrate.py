@@ -19,8 +19,9 @@ temperature fitted on validation.
    while at least 90% of the named are right and at most 10% of the others are named.
 
 Real photos go through `Classifier.logits`, the app's own path. Writes `input_size`, `tta_zooms`,
-`source_jpeg`, `temperature` and `threshold` into the run's config.json, the curves with their counts into calibration.json, and
-re-scores the held-out test split at the serving size into metrics.json (what `evaluate` prints).
+`source_jpeg`, `temperature` and `threshold` into the run's config.json, the curves with their
+counts into calibration.json, and re-scores the held-out test split the serving way into
+metrics.json (what `evaluate` prints).
 """
 
 import argparse
@@ -106,8 +107,8 @@ def way_name(way: dict) -> str:
 def choose_serving_way(
     run_dir: Path, real_dir: Path, stored_jpeg: dict | None = None
 ) -> tuple[dict, dict[str, dict], torch.Tensor, torch.Tensor]:
-    """(input size and views, scores on real photos by way, real-photo logits and labels that way): the
-    way that names the most real photos of known dishes within the bounds, then the best top-1, then
+    """(input size, views and storing, scores on real photos by way, real-photo logits and labels that
+    way): the way that names the most real photos of known dishes within the bounds, then the best top-1, then
     the cheaper forward."""
     model, config = runs.load_run(run_dir)
     ways = serving_ways(config, stored_jpeg)
