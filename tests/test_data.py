@@ -175,7 +175,7 @@ def test_a_folder_s_stored_jpeg_settings_are_those_all_its_classes_agree_on(tmp_
 
 
 def test_stored_as_gives_a_square_the_colour_resolution_and_blocks_of_a_stored_photo():
-    square = torch.from_numpy(np.asarray(colour_photo(COLOURS["blue"], 5))).permute(2, 0, 1).unsqueeze(0)
+    square = torch.from_numpy(np.array(colour_photo(COLOURS["blue"], 5))).permute(2, 0, 1).unsqueeze(0)
     settings = {"quality": 75, "subsampling": "4:2:0"}
     stored = data.stored_as(square, settings)
     buffer = io.BytesIO()
