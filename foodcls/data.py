@@ -40,6 +40,8 @@ MAX_ASPECT_RATIO = 8
 # The decoders the app opens, by PIL format name (JPEG includes a phone's multi-picture MPO). Anything
 # else (TIFF, EPS, PSD, ...) is refused before its decoder runs.
 IMAGE_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "HEIF", "AVIF")
+# JPEG chroma subsampling by Pillow's code (JpegImagePlugin.get_sampling), as Pillow's save takes it
+JPEG_SUBSAMPLINGS = {0: "4:4:4", 1: "4:2:2", 2: "4:2:0"}
 
 
 class UnusableImage(ValueError):
@@ -141,7 +143,7 @@ def jpeg_settings(path: Path) -> dict | None:
     with Image.open(path) as image:
         if image.format != "JPEG":
             return None
-        subsampling = {0: "4:4:4", 1: "4:2:2", 2: "4:2:0"}.get(JpegImagePlugin.get_sampling(image))
+        subsampling = JPEG_SUBSAMPLINGS.get(JpegImagePlugin.get_sampling(image))
         tables = image.quantization
     quality = next((q for q in range(1, 101) if pillow_quantization(q) == tables), None)
     return {"quality": quality, "subsampling": subsampling} if quality and subsampling else None

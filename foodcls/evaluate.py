@@ -158,13 +158,14 @@ def real_photo_report(logits: torch.Tensor, labels: torch.Tensor, classes: list[
         for label in known_labels.unique().tolist()
     }
     confidence, predicted = (logits / temperature).softmax(1).max(1)
+    correct = predicted == labels
     return {
         "n_known": int(known.sum()),
         "n_outside": int((~known).sum()),
         "hits": hits,
         "top1_by_dish": top1_by_dish,
-        "curve": coverage_curve(confidence, predicted == labels, ~known),
-        "most_confident_half": most_confident(confidence, predicted == labels, ~known, 0.5),
+        "curve": coverage_curve(confidence, correct, ~known),
+        "most_confident_half": most_confident(confidence, correct, ~known, 0.5),
     }
 
 

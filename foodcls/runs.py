@@ -13,7 +13,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from foodcls import models
+from foodcls import data, models
 
 RUN_FILES = ("model.safetensors", "config.json", "history.json", "metrics.json")
 
@@ -109,9 +109,11 @@ def validate_config(config) -> dict:
         or set(jpeg) != {"quality", "subsampling"}
         or type(jpeg["quality"]) is not int
         or not 1 <= jpeg["quality"] <= 100
-        or jpeg["subsampling"] not in ("4:4:4", "4:2:2", "4:2:0")
+        or jpeg["subsampling"] not in data.JPEG_SUBSAMPLINGS.values()
     ):
-        refuse('source_jpeg must be {"quality": 1 to 100, "subsampling": "4:4:4", "4:2:2" or "4:2:0"}')
+        refuse(
+            f'source_jpeg must be {{"quality": 1 to 100, "subsampling": one of {list(data.JPEG_SUBSAMPLINGS.values())}}}'
+        )
     for key, low, high in (("threshold", 0, 1), ("temperature", 0.01, 100)):  # written by foodcls.calibrate
         value = config.get(key, low)
         if type(value) not in (int, float) or not low <= value <= high:
