@@ -10,8 +10,12 @@ import argparse
 import ctypes
 import os
 
-from foodcls import api, hub, nutrition, runs, serving, ui, uploads
-from foodcls.store import RunStore
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is imported: no calls home at start
+
+from starlette.middleware import Middleware  # noqa: E402
+
+from foodcls import api, guard, hub, nutrition, runs, serving, ui, uploads  # noqa: E402
+from foodcls.store import RunStore  # noqa: E402
 
 
 def limit_malloc_arenas(count: int = 2) -> None:
@@ -37,20 +41,22 @@ def main() -> None:
     limit_malloc_arenas()
     serving.configure_process()  # torch's process-wide switches, before any model is prepared
     store = RunStore(hub.WeightsSource.from_env(args.hub_repo, args.hub_revision))
-    store.warm_up(runs.DEPLOYED_RUN)  # loads while Gradio starts; the other models load on first use
+    deployed = store.warm_up(runs.DEPLOYED_RUN)  # loads while the page is built; the others on first use
     table = nutrition.NutritionTable.load()
     demo = ui.build_app(store, table)
+    deployed.wait()  # serve once it is ready, so its requests never wait on a load
     uploads.start_sweeper()  # every uploaded photo is deleted within ~70 s, answered or not
     demo.queue(default_concurrency_limit=4).launch(
         server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
         server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
         share=args.share,
-        max_file_size=api.MAX_PHOTO_BYTES,  # 10 MB, as the JSON API's photos
+        max_file_size=guard.MAX_PHOTO_BYTES,  # 10 MB, as the JSON API's photos
         # Every API call without a session id opens a Gradio session, kept (default: up to 10,000) at
         # ~95 KB each here: 1,000 bounds that to ~100 MB. Nothing here needs an old session: every
         # answer sets all the outputs afresh.
         state_session_capacity=1000,
-        app_kwargs={"routes": api.routes(store, table)},  # Gradio's FastAPI app serves /api/v1 too
+        # Gradio's FastAPI app serves /api/v1 too, and every route is behind the guard (body limits, headers)
+        app_kwargs={"routes": api.routes(store, table), "middleware": [Middleware(guard.Guard)]},
         # Python serves every path. With SSR (on by default on Spaces, GRADIO_SSR_MODE) a Node proxy
         # in front passes only Gradio's own prefixes to Python, so /api/v1 would get Node's 404.
         ssr_mode=False,

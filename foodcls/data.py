@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pillow_heif
 import torch
-from PIL import Image, ImageOps, JpegImagePlugin
+from PIL import ExifTags, Image, JpegImagePlugin
 from torch.nn import functional as F
 
 pillow_heif.register_heif_opener()  # HEIC/HEIF (iPhone) photos open like JPEGs; Pillow reads AVIF itself
@@ -27,12 +27,11 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".heic", ".h
 SPLITS = ("train", "val", "test")
 SPLIT_FRACTIONS = {"val": 0.1, "test": 0.1}  # train gets the rest
 MAX_IMAGE_PIXELS = 60_000_000  # a 60 MP phone photo is fine; larger is refused as a possible bomb
-# Formats other than JPEG decode at full size (no reduced-scale decoding): a 16 MP PNG is 48 MB as RGB,
-# where one just under 60 MP cost +445 MB and ~5 s a request. 16 MP still takes a 12 MP camera photo.
-MAX_FULL_DECODE_PIXELS = 16_000_000
-# A phone's HEIC/AVIF photo has no reduced-scale decoding either, but iPhones take 24 MP by default:
-# their cap is the 48 MP of a phone's largest sensor (about 150 MB of RGB while it is decoded).
-MAX_PHONE_FORMAT_PIXELS = 48_000_000
+# What one decode may cost in memory at its peak. A baseline JPEG decodes at a reduced scale (draft),
+# so it costs little at any size; other formats decode whole, at decode_bytes_per_pixel, so their pixel
+# cap is this budget over that cost: 15 MP for HEIC (a 12 MP iPhone photo), 13 MP for AVIF, 7.8 MP for
+# WebP, 15 MP for an RGBA PNG, 31 MP for RGB. service.DECODE_SLOTS decodes run at once, app-wide.
+DECODE_BUDGET_BYTES = 120 * 1024 * 1024
 # Longest side over shortest side. Only the centre square is classified, so a photo that much wider
 # than tall shows the model 1/8 of itself; ordinary photos are under 2.4:1 (21:9), phone panoramas
 # mostly under 8:1. Beyond it the photo is refused: a 100000x8 strip is a memory probe, not a meal.
@@ -60,16 +59,34 @@ class DataError(ValueError):
     """The data folder cannot be used as it is; the message says which folder or class and why."""
 
 
+def decode_bytes_per_pixel(image: Image.Image) -> float:
+    """Peak bytes per pixel of decoding `image` whole, read from its header (0: decoded at a reduced scale).
+
+    Measured on the dev VM (peak RSS growth over the pixels): a baseline JPEG decodes at the draft scale
+    (0); a progressive one keeps every DCT coefficient of the whole photo, 2 bytes each, whatever the
+    scale; HEIF 7.7 (libheif's planes and buffer, and Pillow's copy), AVIF 9.3, WebP 15.6 (an RGBA canvas
+    and two copies); others their pixels' bytes in Pillow (RGB takes 4), twice with alpha (the reduction premultiplies a copy)."""
+    if image.format in ("JPEG", "MPO"):
+        if not image.info.get("progressive"):
+            return 0.0
+        chroma = 0.0 if image.mode == "L" else {0: 2.0, 1: 1.0, 2: 0.5}.get(JpegImagePlugin.get_sampling(image), 2.0)
+        return 2.0 * (1.0 + chroma)
+    measured = {"HEIF": 8.0, "AVIF": 9.5, "WEBP": 16.0}
+    if image.format in measured:
+        return measured[image.format]
+    pixel_bytes = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2}.get(image.mode, 4)  # RGB is RGBX
+    return float(pixel_bytes * (2 if image.mode in ("RGBA", "LA", "PA") else 1))
+
+
 def _check_shape(image: Image.Image) -> None:
     """Refuse, from the header alone, what would cost too much memory or time to decode."""
     width, height = image.size
-    reducible = image.format in ("JPEG", "MPO")  # libjpeg decodes at 1/2, 1/4, 1/8 scale (draft)
-    phone = image.format in ("HEIF", "AVIF")
-    cap = MAX_IMAGE_PIXELS if reducible else MAX_PHONE_FORMAT_PIXELS if phone else MAX_FULL_DECODE_PIXELS
+    cost = decode_bytes_per_pixel(image)
+    cap = min(MAX_IMAGE_PIXELS, int(DECODE_BUDGET_BYTES / cost)) if cost else MAX_IMAGE_PIXELS
     if width * height > cap:
         raise ImageTooLarge(
-            f"사진이 너무 큽니다 ({width}x{height}). The photo is {width}x{height} pixels, over the "
-            f"{cap:,} pixel limit for {image.format}{'' if reducible else f' ({MAX_IMAGE_PIXELS:,} for a JPEG)'}."
+            f"사진이 너무 큽니다 ({width}x{height}, 최대 {cap / 1e6:.0f}MP). The photo is {width}x{height} "
+            f"pixels, over the {cap / 1e6:.0f} MP limit for this {image.format} photo: send a JPEG or a smaller photo."
         )
     if max(width, height) > MAX_ASPECT_RATIO * max(1, min(width, height)):
         raise ExtremeAspectRatio(
@@ -78,19 +95,34 @@ def _check_shape(image: Image.Image) -> None:
         )
 
 
+def _orientation(image: Image.Image) -> int:
+    """The EXIF orientation (1 = upright), read from the header before the pixels are decoded."""
+    try:
+        return int(image.getexif().get(ExifTags.Base.Orientation, 1))
+    except (ValueError, TypeError, SyntaxError, OSError):
+        return 1
+
+
 def open_rgb(source, min_side: int | None = None) -> Image.Image:
     """Open a photo as 8-bit RGB, upright per its EXIF orientation; first frame of an animation.
 
-    With `min_side`, a large JPEG is decoded at a reduced scale that still covers min_side pixels.
-    Refused before decoding (UnusableImage): formats outside IMAGE_FORMATS, more pixels than
-    MAX_IMAGE_PIXELS (JPEG) or MAX_FULL_DECODE_PIXELS (other formats), sides further apart than
+    With `min_side`, the photo is shrunk to no less than min_side pixels before any conversion: a large
+    JPEG decodes at a reduced scale (draft), other formats are reduced by a whole factor (box filter)
+    in their own mode right after decoding, so 16-bit, palette and alpha conversions work on the small
+    copy. Refused before decoding (UnusableImage): formats outside IMAGE_FORMATS, more pixels than the
+    decode budget allows for the format (decode_bytes_per_pixel), sides further apart than
     MAX_ASPECT_RATIO.
     """
     image = Image.open(source, formats=IMAGE_FORMATS)
     _check_shape(image)
-    if min_side:
+    orientation = _orientation(image)
+    if min_side and image.format in ("JPEG", "MPO"):
         image.draft("RGB", (min_side, min_side))
-    image = ImageOps.exif_transpose(image)
+    image.load()
+    if min_side and (factor := min(image.size) // min_side) >= 2:
+        image = image.resize((image.width // factor, image.height // factor), Image.Resampling.BOX)
+    if orientation in _TRANSPOSES:
+        image = image.transpose(_TRANSPOSES[orientation])
     if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):  # 16-bit and float greyscale: rescale
         pixels = np.asarray(image, dtype=np.float32)
         span = max(float(pixels.max() - pixels.min()), 1e-6)
@@ -101,6 +133,18 @@ def open_rgb(source, min_side: int | None = None) -> Image.Image:
         background.paste(rgba, mask=rgba)  # an RGBA mask pastes through its alpha band
         return background
     return image.convert("RGB")
+
+
+# EXIF orientation -> the transpose that makes the photo upright (as ImageOps.exif_transpose does)
+_TRANSPOSES = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 
 
 def square_uint8(image: Image.Image, size: int) -> torch.Tensor:

@@ -96,7 +96,7 @@ MESSAGES = {
     "model_line": ("", "Model **{name}** from {source} · inference {ms:.0f} ms"),
     "your_choice": ("직접 고른 음식.", "Your choice."),
     "model_said": ("", "모델의 답 · The model said: {label} ({p:.0%})."),
-    "no_such_dish": ("모르는 음식입니다.", "Unknown dish id {class_id!r}: pick a dish from the list."),
+    "no_such_dish": ("모르는 음식입니다.", "Unknown dish: pick a dish from the list."),
     "pick_dish": ("먼저 음식을 고르세요.", "Pick a dish first: take a photo or choose one from the list."),
     "meal_empty": ("식사에 담은 음식이 없습니다.", "No dishes in the meal yet: add one with 'Add to meal'."),
     "meal_total": ("합계: 음식 {n}개, {kcal}", "Total: {n} dish(es), {kcal}."),
@@ -113,6 +113,11 @@ MESSAGES = {
     "details_line": (
         "모델 {name} · 가중치 출처 {source} · 추론 {ms:.0f} ms",
         "Model {name} · weights from {source} · inference {ms:.0f} ms",
+    ),
+    "unknown_model": ("모르는 모델입니다. 목록에서 모델을 고르세요.", "Unknown model: choose a model from the list."),
+    "model_loading": (
+        "모델을 불러오는 중입니다. 몇 초 뒤에 다시 시도해 주세요.",
+        "The model is loading: try again in a few seconds.",
     ),
     "model_unavailable": (
         "이 모델을 지금 불러올 수 없습니다. 다른 모델을 골라 주세요.",

@@ -9,7 +9,7 @@ import pandas as pd
 
 from foodcls import curves, meal, models, nutrition, runs, service, texts
 from foodcls.service import Classification, PhotoError
-from foodcls.store import ModelUnavailable, RunStore
+from foodcls.store import REQUEST_WAIT_S, ModelLoading, ModelUnavailable, RunStore, UnknownRun
 
 
 def model_choice(run: str) -> tuple[str, str]:
@@ -129,13 +129,25 @@ def classify_photo(store: RunStore, table: nutrition.NutritionTable, payload, ru
     try:
         photo = service.read_upload(path)
         result = service.classify(
-            store=store, table=table, photo=photo, model_id=run, threshold=threshold, servings=servings
+            store=store,
+            table=table,
+            photo=photo,
+            model_id=run,
+            threshold=threshold,
+            servings=servings,
+            wait_s=REQUEST_WAIT_S,
         )
         cam = None
         if want_cam and result.named:
-            cam = service.heat_map(store=store, photo=photo, model_id=run, class_index=result.top_index)
+            cam = service.heat_map(
+                store=store, photo=photo, model_id=run, class_index=result.top_index, wait_s=REQUEST_WAIT_S
+            )
     except (PhotoError, ValueError) as error:  # ValueError: a setting out of range
         raise gr.Error(str(error), print_exception=False) from None
+    except UnknownRun:
+        raise gr.Error(texts.both("unknown_model"), print_exception=False) from None
+    except ModelLoading:
+        raise gr.Error(texts.both("model_loading"), print_exception=False) from None
     except ModelUnavailable as error:
         print(f"foodcls: {error}")  # the technical reason goes to the log, the person gets plain words
         raise gr.Error(texts.both("model_unavailable"), print_exception=False) from None

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from helpers import dish_photo
 from test_decode_bounds import write_flat_png
 
-from foodcls import api, hub, nutrition, service, uploads
+from foodcls import api, guard, hub, nutrition, service, uploads
 from foodcls.launch import ROOT, serve_app
 from foodcls.store import RunStore
 
@@ -27,7 +27,9 @@ def png_bytes(image) -> bytes:
 @pytest.fixture(scope="module")
 def client(tiny_weights):
     store = RunStore(hub.WeightsSource(None, "unused", bundled=tiny_weights))
-    with TestClient(api.BodyLimit(api.create_api(store, TABLE)), raise_server_exceptions=False) as test_client:
+    with TestClient(
+        guard.Guard(api.create_api(store, TABLE), photo_routes=("/classify",)), raise_server_exceptions=False
+    ) as test_client:
         yield test_client
 
 
@@ -180,40 +182,7 @@ def test_the_app_does_not_start_gradios_cache_sweeper(tiny_weights):
     assert "uploads.start_sweeper()" in (ROOT / "app.py").read_text()
 
 
-# --- the body limit, at the ASGI level and through `python app.py` ------------------------------
-
-
-async def _drive(limit, headers, chunks):
-    """Run BodyLimit over an app that reads the whole body; (status, chunks the client had to give)."""
-    given, sent = [], []
-
-    async def reader(scope, receive, send):
-        while (await receive()).get("more_body"):
-            pass
-        await send({"type": "http.response.start", "status": 200, "headers": []})
-        await send({"type": "http.response.body", "body": b"read"})
-
-    async def receive():
-        given.append(1)
-        chunk = chunks[len(given) - 1]
-        return {"type": "http.request", "body": chunk, "more_body": len(given) < len(chunks)}
-
-    async def send(message):
-        sent.append(message)
-
-    scope = {"type": "http", "method": "POST", "path": "/", "headers": headers}
-    await api.BodyLimit(reader, limit)(scope, receive, send)
-    return sent[0]["status"], len(given)
-
-
-def test_the_body_limit_refuses_before_reading_the_body_whole():
-    import asyncio
-
-    chunks = [b"x" * 1024] * 50  # 50 KB against a 10 KB limit
-    assert asyncio.run(_drive(10 * 1024, [(b"content-length", b"51200")], chunks)) == (413, 0)  # not one byte read
-    assert asyncio.run(_drive(10 * 1024, [], chunks)) == (413, 11)  # chunked: stops at the first byte over
-    assert asyncio.run(_drive(10 * 1024, [(b"content-length", b"-1")], chunks)) == (413, 0)
-    assert asyncio.run(_drive(100 * 1024, [(b"content-length", b"51200")], chunks)) == (200, 50)
+# --- through `python app.py` ------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")

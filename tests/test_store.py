@@ -11,7 +11,7 @@ from helpers import dish_photo
 from huggingface_hub import constants
 
 from foodcls import hub, nutrition, service
-from foodcls.store import BUNDLED, ModelUnavailable, RunStore
+from foodcls.store import BUNDLED, ModelLoading, ModelUnavailable, RunStore
 
 TABLE = nutrition.NutritionTable.load()
 REQUEST_DEADLINE_S = 20.0  # what one request may take here, on a shared 2-core machine
@@ -51,7 +51,7 @@ def test_bundled_weights_serve_when_the_hub_is_unreachable(tiny_weights, hf_cach
         url = fake.url  # a port that answers nothing once the server is gone
     store = RunStore(hub.WeightsSource("foodcls/test", "v1", bundled=tiny_weights, endpoint=url))
     _, label = store.classifier("shallownet")
-    assert label == BUNDLED and store.hub_down
+    assert label == BUNDLED and store.hub_failed == {"shallownet"}
 
 
 @pytest.mark.parametrize("mode", ["error500", "hang", "corrupt"])
@@ -68,16 +68,16 @@ def test_a_failing_hub_falls_back_to_bundled_weights(mode, tiny_weights, hf_cach
 
 
 def test_a_model_missing_everywhere_is_unavailable_while_the_others_work(tiny_weights):
-    store = RunStore(hub.WeightsSource(None, "unused", bundled=tiny_weights))
+    store = RunStore(hub.WeightsSource(None, "unused", bundled=tiny_weights), known_runs=["resnet18", "shallownet"])
     with pytest.raises(ModelUnavailable, match="resnet18"):
         store.classifier("resnet18")
     assert store.classifier("shallownet")[1] == BUNDLED
 
 
 def test_a_warmed_up_model_is_ready_for_the_first_request_and_a_missing_one_is_left_to_it(tiny_weights):
-    store = RunStore(hub.WeightsSource(None, "unused", bundled=tiny_weights))
-    store.warm_up("shallownet").join()
-    store.warm_up("resnet18").join()  # not in tiny_weights: no exception escapes the warm-up
+    store = RunStore(hub.WeightsSource(None, "unused", bundled=tiny_weights), known_runs=["resnet18", "shallownet"])
+    store.warm_up("shallownet").wait()
+    store.warm_up("resnet18").wait()  # not in tiny_weights: no exception escapes the warm-up
     assert "shallownet" in store._classifiers
     with pytest.raises(ModelUnavailable, match="resnet18"):
         store.classifier("resnet18")
@@ -106,9 +106,10 @@ def test_unknown_run_ids_are_refused_before_any_hub_call(run, tiny_weights, hf_c
         store = RunStore(hub.WeightsSource("foodcls/test", "v1", bundled=tiny_weights, endpoint=fake.url))
         with pytest.raises(ModelUnavailable) as refused:
             store.classifier(run)
-    assert fake.requests == [] and not store.hub_down  # the Hub is still asked for the known runs
+    assert fake.requests == [] and not store.hub_failed  # the Hub is still asked for the known runs
     message = str(refused.value)
-    assert str(tiny_weights) not in message and "../x" not in message and len(message) < 300
+    assert str(tiny_weights) not in message and len(message) < 300
+    assert run not in message if isinstance(run, str) and run else True  # what was sent is never echoed
     assert "shallownet" in message  # it says what can be asked for
     assert store.run_json(run, "history.json") is None if isinstance(run, str) else True
 
@@ -128,7 +129,7 @@ def test_a_trickling_hub_does_not_block_a_model_already_loaded(tiny_weights, hf_
         _, label = within(REQUEST_DEADLINE_S * 3, lambda: store.classifier("shallownet"))  # first load compiles
         assert label == source.hub_label()
         fake.mode = "trickle"
-        slow = threading.Thread(target=lambda: store.warm_up("deepnet10").join(), daemon=True)
+        slow = threading.Thread(target=lambda: store.warm_up("deepnet10").wait(), daemon=True)
         slow.start()
         wait_for(lambda: any("deepnet10/model.safetensors" in path for path in fake.downloads()))
         for _ in range(3):  # while deepnet10's download trickles on
@@ -145,7 +146,7 @@ def test_a_trickling_download_gives_up_at_its_deadline_and_falls_back(tiny_weigh
         source = hub.WeightsSource("foodcls/test", "v1", bundled=tiny_weights, endpoint=fake.url, deadline=2.0)
         store = RunStore(source)
         _, label = within(REQUEST_DEADLINE_S * 3, lambda: store.classifier("shallownet"))
-        assert label == BUNDLED and store.hub_down
+        assert label == BUNDLED and store.hub_failed == {"shallownet"}
 
 
 def test_loads_of_two_runs_do_not_wait_for_each_other(tiny_weights, monkeypatch):
@@ -161,9 +162,9 @@ def test_loads_of_two_runs_do_not_wait_for_each_other(tiny_weights, monkeypatch)
     monkeypatch.setattr(store, "_load", load)
     blocked = store.warm_up("deepnet10")
     within(REQUEST_DEADLINE_S * 3, lambda: store.classifier("shallownet"))  # loads while deepnet10 is held
-    assert blocked.is_alive()
+    assert not blocked.is_set()
     release.set()
-    blocked.join(REQUEST_DEADLINE_S * 3)
+    blocked.wait(REQUEST_DEADLINE_S * 3)
     assert set(store._classifiers) == {"shallownet", "deepnet10"}
 
 
@@ -185,3 +186,28 @@ def test_a_missing_model_message_names_no_install_path(tmp_path):
     with pytest.raises(ModelUnavailable) as unavailable:
         store.classifier("resnet18")
     assert str(tmp_path) not in str(unavailable.value) and "resnet18" in str(unavailable.value)
+
+
+def test_a_request_for_a_loading_run_is_told_to_retry_and_holds_nothing(tiny_weights, monkeypatch):
+    store = RunStore(hub.WeightsSource(None, "unused", bundled=tiny_weights))
+    release = threading.Event()
+    real_load = store._load
+    monkeypatch.setattr(store, "_load", lambda run: release.wait(60) and real_load(run))
+    started = time.monotonic()
+    with pytest.raises(ModelLoading) as loading:
+        store.classifier("deepnet10", wait_s=0.2)
+    assert time.monotonic() - started < 5 and loading.value.retry_after > 0
+    with pytest.raises(ModelLoading):  # asked again meanwhile: the same load, still running
+        store.classifier("deepnet10", wait_s=0.2)
+    release.set()
+    assert store.classifier("deepnet10", wait_s=30)[1] == BUNDLED
+
+
+def test_one_bad_hub_file_sends_only_its_run_to_the_bundled_copy(tiny_weights, hf_cache):
+    with FakeHub("foodcls/test", "v1", tiny_weights) as fake:
+        fake.corrupt_runs = {"deepnet10"}
+        source = hub.WeightsSource("foodcls/test", "v1", bundled=tiny_weights, endpoint=fake.url)
+        store = RunStore(source)
+        assert store.classifier("deepnet10")[1] == BUNDLED
+        assert store.classifier("shallownet")[1] == source.hub_label()  # the Hub still serves the others
+    assert store.hub_failed == {"deepnet10"}
