@@ -26,7 +26,7 @@ from foodcls import uploads
 MAX_PHOTO_BYTES = 10 * 1024 * 1024  # a photo: the page's uploads (launch's max_file_size) and the JSON API's
 PHOTO_BODY_BYTES = MAX_PHOTO_BYTES + 64 * 1024  # the photo, the other fields and the multipart framing
 JSON_BODY_BYTES = 1024 * 1024  # any other route: a request's JSON (the biggest is a day's log, ~100 KB)
-MAX_UPLOAD_PARTS = 4  # files and fields in one upload request (the page sends one photo)
+MAX_UPLOAD_PARTS = 8  # files and fields in one photo request (the page: 1 file; /api/v1/classify: 5 fields)
 PHOTO_ROUTES = ("/gradio_api/upload", "/api/v1/classify")
 QUEUED_ROUTES = ("/gradio_api/queue/join", "/gradio_api/call/")  # bodies that name uploads for later
 

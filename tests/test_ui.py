@@ -176,7 +176,10 @@ def test_nutrition_api_gives_a_dish_by_id_for_grams_or_servings(client):
         one["per_portion"]["energy_kcal"] / 2
     )
     assert client.predict("pho", None, 2, api_name="/nutrition")["grams"] == 1200
-    for args, message in [(("pizzza",), "Unknown dish id"), (("pho", 9000, None), "at most 5000 g")]:
+    for args, message in [
+        (("pizzza",), "^모르는 음식입니다. Unknown dish: pick"),
+        (("pho", 9000, None), "at most 5000 g"),
+    ]:
         with pytest.raises(AppError, match=message):
             client.predict(*args, api_name="/nutrition")
     assert client.predict("ramen", api_name="/nutrition")["per_portion"]["energy_kcal"] == 450.0  # still serving
