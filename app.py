@@ -43,7 +43,7 @@ def main() -> None:
     store = RunStore(hub.WeightsSource.from_env(args.hub_repo, args.hub_revision))
     deployed = store.warm_up(runs.DEPLOYED_RUN)  # loads while the page is built; the others on first use
     table = nutrition.NutritionTable.load()
-    demo = ui.build_app(store, table)
+    demo = guard.quiet_input_errors(ui.build_app(store, table))
     deployed.wait()  # serve once it is ready, so its requests never wait on a load
     uploads.start_sweeper()  # every uploaded photo is deleted within ~70 s, answered or not
     demo.queue(default_concurrency_limit=4).launch(

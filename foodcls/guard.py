@@ -11,6 +11,7 @@ app.py hands `Guard` to Gradio's FastAPI app as middleware, so the page's routes
   cost the app +3.3 to +4.3 GB (parsed objects are ~16x the body).
 - The uploads a queued request names (FileData "path"s in the bodies of /queue/join and /call/*) are
   pinned (uploads.pin), so the sweeper does not delete a photo while its request waits in the queue.
+- `quiet_input_errors`: malformed input to a Gradio event gets a message, and no traceback in the log.
 - Headers: no framing by other sites (on a Hugging Face Space, only by huggingface.co, whose Space
   page frames the app), no MIME sniffing, no referrer sent elsewhere.
 """
@@ -18,10 +19,11 @@ app.py hands `Guard` to Gradio's FastAPI app as middleware, so the page's routes
 import json
 import os
 
+import gradio as gr
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
-from foodcls import uploads
+from foodcls import texts, uploads
 
 MAX_PHOTO_BYTES = 10 * 1024 * 1024  # a photo: the page's uploads (launch's max_file_size) and the JSON API's
 PHOTO_BODY_BYTES = MAX_PHOTO_BYTES + 64 * 1024  # the photo, the other fields and the multipart framing
@@ -175,3 +177,18 @@ class Guard:
             return {"type": "http.request", "body": body, "more_body": False}
 
         return replay
+
+
+def quiet_input_errors(demo: gr.Blocks) -> gr.Blocks:
+    """Bad input to a Gradio event (a plain string where a photo's FileData belongs, too few values)
+    answers its client with a plain message, and logs no traceback: Gradio's would quote what was sent."""
+    preprocess = demo.preprocess_data
+
+    async def checked(*args, **kwargs):
+        try:
+            return await preprocess(*args, **kwargs)
+        except ValueError:  # pydantic's ValidationError is one too
+            raise gr.Error(texts.both("bad_request"), print_exception=False) from None
+
+    demo.preprocess_data = checked
+    return demo

@@ -114,6 +114,10 @@ MESSAGES = {
         "모델 {name} · 가중치 출처 {source} · 추론 {ms:.0f} ms",
         "Model {name} · weights from {source} · inference {ms:.0f} ms",
     ),
+    "bad_request": (
+        "요청 값이 올바르지 않습니다. 사진을 다시 올려 주세요.",
+        "The request's values are not what this page sends: upload the photo again.",
+    ),
     "unknown_model": ("모르는 모델입니다. 목록에서 모델을 고르세요.", "Unknown model: choose a model from the list."),
     "model_loading": (
         "모델을 불러오는 중입니다. 몇 초 뒤에 다시 시도해 주세요.",

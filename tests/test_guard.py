@@ -195,3 +195,16 @@ def test_the_page_and_both_apis_answer_with_the_security_headers(served):
         headers = httpx.get(f"{url}{path}", timeout=30).headers
         assert headers["content-security-policy"] == "frame-ancestors 'none'", path
         assert headers["x-content-type-options"] == "nosniff", path
+
+
+def test_malformed_gradio_input_gets_a_message_and_logs_no_traceback_or_what_was_sent(served):
+    url, process, _ = served
+    secret = "SECRET-7f3a<script>"
+    for api_name, data in [("classify", [secret, "shallownet", 0.5, 1, False]), ("nutrition", [secret])]:
+        event = httpx.post(f"{url}gradio_api/call/{api_name}", json={"data": data}, timeout=30).json()["event_id"]
+        stream = httpx.get(f"{url}gradio_api/call/{api_name}/{event}", timeout=30).text
+        assert "event: error" in stream and "The request's values are not what this page sends" in stream
+        assert secret not in stream
+    port = url.rstrip("/").rsplit(":", 1)[1]
+    log = (Path(os.environ.get("TMPDIR", "/tmp")) / f"foodcls-app-{port}.log").read_text()
+    assert "Traceback" not in log and "SECRET-7f3a" not in log
