@@ -147,8 +147,7 @@ def build_tables(
         elif row["source"] == FNDDS:
             fndds_units(class_id, row["food_code"])
         elif row["source"] != nutrition.NONE:  # SR27: its first household weight
-            units.append({"id": class_id, "unit": SERVING, "name_ko": "1인분", "name_en": "1 serving",
-                          "grams": row["serving_g"], "source": f"{row['source']} {row['food_code']} GmWt_1"})  # fmt: skip
+            serving_unit(class_id, row["serving_g"], f"{row['source']} {row['food_code']} GmWt_1")
 
     for code, found in sorted(mfds.items()):
         food_id = f"mfds:{code}"
