@@ -363,8 +363,10 @@ class Catalogue:
         containing it (초성 too: ㄸㅂㅇ), then near misses (typos). Within each, the ids in `first`
         (the model's guesses and their look-alikes), then common foods, then shorter names. One row
         of a source is shown once. An empty query gives `first`, then the common foods."""
-        query = normal(query)[:MAX_QUERY]
-        limit = max(0, min(int(limit), MAX_LIMIT))
+        typed, query = query, normal(query)[:MAX_QUERY]
+        limit = min(int(limit), MAX_LIMIT)
+        if limit < 1 or (typed.strip() and not query):  # nothing asked, or only punctuation typed
+            return []
         firsts = {food_id: n for n, food_id in enumerate(first) if food_id in self._rows}
         tiers: dict[int, tuple] = {}
 

@@ -201,7 +201,8 @@ def test_one_source_row_is_offered_once():
 
 
 def test_nothing_found_is_an_empty_list_and_limits_hold():
-    assert FOODS.search("zzqxv") == [] and FOODS.search("ㅋㅋㅋㅋㅋㅋ") == []
+    assert FOODS.search("zzqxv") == [] and FOODS.search("ㅋㅋㅋㅋㅋㅋ") == [] and FOODS.search("?!") == []
+    assert FOODS.search("kimchi", limit=0) == []
     assert len(FOODS.search("a", limit=50)) == 50 and len(FOODS.search("a", limit=500)) == catalogue.MAX_LIMIT
     assert len(FOODS.search("x" * 5000)) <= 10  # cut to 100 characters
 
