@@ -317,6 +317,11 @@ def test_the_measure_counts_a_dish_offered_only_by_its_lookalike():
     assert report["detail"]["tteokbokki__a.jpg"]["right"] and not report["detail"]["gimbap__b.jpg"]["right"]
 
 
+def test_the_side_cost_counts_lookalikes_shown_for_known_dishes():
+    tops = {"a.jpg": ["pizza", "apple_pie", "waffles"], "b.jpg": ["apple_pie", "waffles", "churros"]}
+    assert lookalikes.side_cost(tops, FOODS) == {"photos": 2, "with_lookalikes": 1, "lookalikes_offered": 1}
+
+
 def test_every_dev_photo_dish_has_labels(shared):
     folder = SHARED_DATA / "realworld-dev" / "_korean_other"
     if not folder.is_dir():
