@@ -14,7 +14,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is i
 
 from starlette.middleware import Middleware  # noqa: E402
 
-from foodcls import api, guard, hub, nutrition, runs, serving, ui, uploads  # noqa: E402
+from foodcls import api, catalogue, guard, hub, nutrition, runs, serving, ui, uploads  # noqa: E402
 from foodcls.store import RunStore  # noqa: E402
 
 
@@ -43,6 +43,7 @@ def main() -> None:
     store = RunStore(hub.WeightsSource.from_env(args.hub_repo, args.hub_revision))
     deployed = store.warm_up(runs.DEPLOYED_RUN)  # loads while the page is built; the others on first use
     table = nutrition.NutritionTable.load()
+    foods = catalogue.Catalogue.load()  # every MFDS and FNDDS food, searchable: ~0.4 s
     demo = guard.quiet_input_errors(ui.build_app(store, table))
     deployed.wait()  # serve once it is ready, so its requests never wait on a load
     uploads.start_sweeper()  # every uploaded photo is deleted within ~70 s, answered or not
@@ -56,7 +57,7 @@ def main() -> None:
         # answer sets all the outputs afresh.
         state_session_capacity=1000,
         # Gradio's FastAPI app serves /api/v1 too, and every route is behind the guard (body limits, headers)
-        app_kwargs={"routes": api.routes(store, table), "middleware": [Middleware(guard.Guard)]},
+        app_kwargs={"routes": api.routes(store, table, foods), "middleware": [Middleware(guard.Guard)]},
         # Python serves every path. With SSR (on by default on Spaces, GRADIO_SSR_MODE) a Node proxy
         # in front passes only Gradio's own prefixes to Python, so /api/v1 would get Node's 404.
         ssr_mode=False,
