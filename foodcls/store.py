@@ -8,10 +8,15 @@ A loaded classifier is read without any lock, and each run loads under a lock of
 load (a Hub that trickles bytes, a first compile) holds up only the requests for that run. A run id
 that is not known (listed in the weights manifest or bundled, or given as `known_runs`) is refused
 before anything is looked up.
+
+Runs of one's own (a run trained on AI-Hub K-food, say) are served next to these from their own
+folders (`extra_runs`: `python app.py --run DIR` or FOODCLS_EXTRA_RUNS): the folder name is the run id.
 """
 
 import logging
+import os
 import threading
+from pathlib import Path
 
 from huggingface_hub.errors import EntryNotFoundError
 
@@ -19,6 +24,8 @@ from foodcls import hub, runs
 from foodcls.predict import Classifier
 
 BUNDLED = "bundled weights/"
+LOCAL = "local run folder"
+EXTRA_RUNS_ENV = "FOODCLS_EXTRA_RUNS"  # run folders to serve too, separated like PATH (os.pathsep)
 log = logging.getLogger(__name__)
 
 
@@ -30,15 +37,39 @@ class UnknownRun(ModelUnavailable):
     """A run id that is not one of the store's runs: refused before any lookup."""
 
 
+def extra_runs(folders) -> dict[str, Path]:
+    """{run id: folder} of run folders given by path; ValueError naming the first that is not a run
+    folder (config.json and model.safetensors) or whose name is not a run id (a-z, 0-9, _) or repeats."""
+    found = {}
+    for folder in map(Path, folders):
+        if not ((folder / "config.json").is_file() and (folder / "model.safetensors").is_file()):
+            raise ValueError(f"not a run folder (config.json and model.safetensors): {folder}")
+        if not hub.RUN_ID.match(folder.name):
+            raise ValueError(f"a run folder's name is its run id, lower-case letters, digits and _: {folder}")
+        if folder.name in found:
+            raise ValueError(f"two run folders are named {folder.name}: {found[folder.name]} and {folder}")
+        found[folder.name] = folder
+    return found
+
+
+def extra_runs_from_env(environ=os.environ) -> list[str]:
+    """The run folders listed in FOODCLS_EXTRA_RUNS (separated by os.pathsep), in order."""
+    return [path for path in environ.get(EXTRA_RUNS_ENV, "").split(os.pathsep) if path]
+
+
 class RunStore:
-    def __init__(self, source: hub.WeightsSource, known_runs=None):
+    def __init__(self, source: hub.WeightsSource, known_runs=None, extra: dict[str, Path] | None = None):
         self.source = source
         self.hub_down = source.repo_id is None
         if known_runs is None:
             bundled = source.bundled
             on_disk = {p.parent.name for p in bundled.glob("*/config.json")} if bundled.is_dir() else set()
             known_runs = hub.manifest_runs(source.manifest_path) | on_disk
-        self.known_runs = frozenset(run for run in known_runs if hub.RUN_ID.match(run))
+        self.extra = dict(extra or {})  # run id -> its own folder, served from there only
+        clash = sorted(set(self.extra) & set(known_runs))
+        if clash:
+            raise ValueError(f"a run of that name is served already: {', '.join(clash)}; rename the folder")
+        self.known_runs = frozenset(run for run in [*known_runs, *self.extra] if hub.RUN_ID.match(run))
         self._classifiers: dict[str, tuple[Classifier, str]] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._locks_lock = threading.Lock()  # held only to find or make a run's lock
@@ -54,15 +85,19 @@ class RunStore:
             f"choose one of {', '.join(sorted(self.known_runs)) or '(none)'}."
         )
 
-    def _sources(self):
-        """(name, fetch(run, filename) -> Path) for the Hub while it works, then the bundled folder."""
+    def _sources(self, run: str):
+        """(name, fetch(run, filename) -> Path) for the Hub while it works, then the bundled folder;
+        for an extra run, its own folder only."""
+        if run in self.extra:
+            yield LOCAL, lambda run, name: local_file(self.extra[run], name)
+            return
         if not self.hub_down:
             yield self.source.hub_label(), lambda run, name: hub.hub_file(self.source, run, name)
         yield BUNDLED, lambda run, name: hub.bundled_file(self.source, run, name)
 
     def _failed(self, label: str, error: Exception) -> None:
         """A Hub failure switches the Hub off, except for a file it lacks or the manifest does not list."""
-        if label != BUNDLED and not isinstance(error, (EntryNotFoundError, hub.NotInManifest)):
+        if label not in (BUNDLED, LOCAL) and not isinstance(error, (EntryNotFoundError, hub.NotInManifest)):
             self.hub_down = True
 
     def classifier(self, run: str) -> tuple[Classifier, str]:
@@ -94,7 +129,7 @@ class RunStore:
 
     def _load(self, run: str) -> tuple[Classifier, str]:
         errors = []
-        for label, fetch in self._sources():
+        for label, fetch in self._sources(run):
             try:
                 config = runs.validate_config(runs.read_json(fetch(run, "config.json")))
                 return Classifier(runs.load_model(fetch(run, "model.safetensors"), config), config), label
@@ -111,10 +146,18 @@ class RunStore:
         or file is not one the store serves, or a config.json is not sound)."""
         if run not in self.known_runs or filename not in runs.RUN_FILES or not filename.endswith(".json"):
             return None
-        for label, fetch in self._sources():
+        for label, fetch in self._sources(run):
             try:
                 value = runs.read_json(fetch(run, filename))
                 return runs.validate_config(value) if filename == "config.json" else value
             except Exception as error:
                 self._failed(label, error)
         return None
+
+
+def local_file(folder: Path, filename: str) -> Path:
+    """A run file of an extra run's own folder (only the files a run has)."""
+    path = Path(folder) / filename
+    if filename not in (*runs.RUN_FILES, "split.json") or not path.is_file():
+        raise FileNotFoundError(f"{filename} is missing")  # no install path in a message
+    return path
