@@ -231,12 +231,23 @@ def nfc(name: str) -> str:
     return unicodedata.normalize("NFC", name)
 
 
+# What a Mac adds to an archive it makes: resource forks, as ._<name> files and a __MACOSX/ mirror tree
+MAC_METADATA_FOLDER, MAC_METADATA_PREFIX = "__MACOSX", "._"
+
+
 def _subfolders(folder: Path) -> list[Path]:
-    return sorted((p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")), key=lambda p: nfc(p.name))
+    """The sub-folders, sorted by NFC name; hidden ones and a Mac archive's __MACOSX/ left out."""
+    found = (p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".") and p.name != MAC_METADATA_FOLDER)
+    return sorted(found, key=lambda p: nfc(p.name))
+
+
+def _is_photo(path: Path) -> bool:
+    """A file named as a photo, other than a Mac's ._<name> resource fork."""
+    return path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(MAC_METADATA_PREFIX)
 
 
 def _has_photo(folder: Path) -> bool:
-    return any(p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES for p in folder.iterdir())
+    return any(_is_photo(p) for p in folder.iterdir())
 
 
 def list_class_folders(root: Path) -> dict[str, list[Path]]:
@@ -271,7 +282,7 @@ def class_folders(root: Path) -> dict[str, tuple[Path, list[Path]]]:
         name = nfc(folder.name)
         if name in classes:
             raise DataError(f"two class folders are named {name}: {classes[name][0]} and {folder}")
-        files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        files = sorted(p for p in folder.rglob("*") if _is_photo(p))
         if not files:
             raise DataError(f"class folder has no images: {folder}")
         classes[name] = (folder, files)

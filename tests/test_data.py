@@ -242,6 +242,18 @@ def test_ai_hub_bad_box_lines_and_corrupt_photos_are_reported_never_fatal(tmp_pa
     assert "bb_info" not in report and "org_url" not in report
 
 
+def test_what_a_mac_adds_to_an_archive_is_not_a_photo_or_a_class(tmp_path):
+    root = make_kfood_tree(tmp_path / "kfood", per_dish=3)
+    for folder in [*root.glob("*/*")]:
+        mirror = root / "__MACOSX" / folder.relative_to(root)
+        mirror.mkdir(parents=True)
+        (mirror / "._Img_000_0000.jpg").write_bytes(b"\x00\x05\x16\x07 resource fork")
+        (folder / "._Img_000_0000.jpg").write_bytes(b"\x00\x05\x16\x07 resource fork")
+    image_set = data.load_image_set(root, 32)
+    assert image_set.classes == sorted(dish for _, dish in KFOOD_DISHES)
+    assert not any("._" in path for path in image_set.paths) and "._" not in data.report_skipped(image_set.skipped)
+
+
 def test_two_dish_folders_of_one_name_are_an_error_naming_both(tmp_path):
     root = make_kfood_tree(tmp_path / "kfood", per_dish=3)
     twin = root / "찜" / unicodedata.normalize("NFD", "김치찌개")
