@@ -4,6 +4,8 @@ The page and Gradio's API are at /, the plain JSON API (foodcls.api) at /api/v1,
 
 Works unchanged as a Hugging Face Space's app_file. GRADIO_SERVER_NAME / GRADIO_SERVER_PORT are
 honoured; FOODCLS_HUB_REPO / FOODCLS_HUB_REVISION (or the flags) choose the weights repository.
+`--run DIR` (repeatable) or FOODCLS_EXTRA_RUNS=DIR1:DIR2 serves run folders of one's own as well,
+each under its folder name (e.g. a run trained on AI-Hub K-food).
 """
 
 import argparse
@@ -15,7 +17,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is i
 from starlette.middleware import Middleware  # noqa: E402
 
 from foodcls import api, catalogue, guard, hub, nutrition, runs, serving, ui, uploads  # noqa: E402
-from foodcls.store import RunStore  # noqa: E402
+from foodcls.store import RunStore, extra_runs, extra_runs_from_env  # noqa: E402
 
 
 def limit_malloc_arenas(count: int = 2) -> None:
@@ -37,10 +39,21 @@ def main() -> None:
         "--hub-repo", help=f"Hub model repository ('' for bundled weights only; default {hub.DEFAULT_REPO})"
     )
     parser.add_argument("--hub-revision", help=f"revision to pin (default {hub.DEFAULT_REVISION})")
+    parser.add_argument(
+        "--run",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="also serve this run folder, under its folder name (repeatable; or FOODCLS_EXTRA_RUNS=DIR1:DIR2)",
+    )
     args = parser.parse_args()
     limit_malloc_arenas()
     serving.configure_process()  # torch's process-wide switches, before any model is prepared
-    store = RunStore(hub.WeightsSource.from_env(args.hub_repo, args.hub_revision))
+    try:
+        extra = extra_runs([*extra_runs_from_env(), *args.run])
+        store = RunStore(hub.WeightsSource.from_env(args.hub_repo, args.hub_revision), extra=extra)
+    except ValueError as error:
+        parser.error(str(error))
     deployed = store.warm_up(runs.DEPLOYED_RUN)  # loads while the page is built; the others on first use
     table = nutrition.NutritionTable.load()
     foods = catalogue.Catalogue.load()  # every MFDS and FNDDS food, searchable: ~0.4 s

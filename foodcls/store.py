@@ -10,10 +10,15 @@ time per run; a request waits for it at most `wait_s` (the request layer's REQUE
 told ModelLoading, so a slow load (a Hub that trickles bytes) holds no request slot for long and never
 holds up the requests for a run that is loaded. A run id that is not known (listed in the weights
 manifest or bundled, or given as `known_runs`) is refused before anything is looked up.
+
+Runs of one's own (a run trained on AI-Hub K-food, say) are served next to these from their own
+folders (`extra_runs`: `python app.py --run DIR` or FOODCLS_EXTRA_RUNS): the folder name is the run id.
 """
 
 import logging
+import os
 import threading
+from pathlib import Path
 
 from huggingface_hub.errors import EntryNotFoundError
 
@@ -23,6 +28,8 @@ from foodcls.predict import Classifier
 BUNDLED = "bundled weights/"
 REQUEST_WAIT_S = 2.0  # how long a request waits for its run to load before it is told to retry
 RETRY_AFTER_S = 10  # what such a request is told
+LOCAL = "local run folder"
+EXTRA_RUNS_ENV = "FOODCLS_EXTRA_RUNS"  # run folders to serve too, separated like PATH (os.pathsep)
 log = logging.getLogger(__name__)
 
 
@@ -45,15 +52,39 @@ class ModelLoading(ModelUnavailable):
         self.retry_after = retry_after
 
 
+def extra_runs(folders) -> dict[str, Path]:
+    """{run id: folder} of run folders given by path; ValueError naming the first that is not a run
+    folder (config.json and model.safetensors) or whose name is not a run id (a-z, 0-9, _) or repeats."""
+    found = {}
+    for folder in map(Path, folders):
+        if not ((folder / "config.json").is_file() and (folder / "model.safetensors").is_file()):
+            raise ValueError(f"not a run folder (config.json and model.safetensors): {folder}")
+        if not hub.RUN_ID.match(folder.name):
+            raise ValueError(f"a run folder's name is its run id, lower-case letters, digits and _: {folder}")
+        if folder.name in found:
+            raise ValueError(f"two run folders are named {folder.name}: {found[folder.name]} and {folder}")
+        found[folder.name] = folder
+    return found
+
+
+def extra_runs_from_env(environ=os.environ) -> list[str]:
+    """The run folders listed in FOODCLS_EXTRA_RUNS (separated by os.pathsep), in order."""
+    return [path for path in environ.get(EXTRA_RUNS_ENV, "").split(os.pathsep) if path]
+
+
 class RunStore:
-    def __init__(self, source: hub.WeightsSource, known_runs=None):
+    def __init__(self, source: hub.WeightsSource, known_runs=None, extra: dict[str, Path] | None = None):
         self.source = source
         self.hub_down = source.repo_id is None
         if known_runs is None:
             bundled = source.bundled
             on_disk = {p.parent.name for p in bundled.glob("*/config.json")} if bundled.is_dir() else set()
             known_runs = hub.manifest_runs(source.manifest_path) | on_disk
-        self.known_runs = frozenset(run for run in known_runs if hub.RUN_ID.match(run))
+        self.extra = dict(extra or {})  # run id -> its own folder, served from there only
+        clash = sorted(set(self.extra) & set(known_runs))
+        if clash:
+            raise ValueError(f"a run of that name is served already: {', '.join(clash)}; rename the folder")
+        self.known_runs = frozenset(run for run in [*known_runs, *self.extra] if hub.RUN_ID.match(run))
         self.hub_failed: set[str] = set()  # runs the Hub failed to serve: bundled from then on
         self._classifiers: dict[str, tuple[Classifier, str]] = {}
         self._loads: dict[str, threading.Event] = {}  # the load running for a run, set when it ends
@@ -70,7 +101,11 @@ class RunStore:
         )
 
     def _sources(self, run: str):
-        """(name, fetch(run, filename) -> Path): the Hub unless it failed this run, then the bundled folder."""
+        """(name, fetch(run, filename) -> Path): the Hub unless it failed this run, then the bundled folder;
+        for an extra run, its own folder only."""
+        if run in self.extra:
+            yield LOCAL, lambda run, name: local_file(self.extra[run], name)
+            return
         if not self.hub_down and run not in self.hub_failed:
             yield self.source.hub_label(), lambda run, name: hub.hub_file(self.source, run, name)
         yield BUNDLED, lambda run, name: hub.bundled_file(self.source, run, name)
@@ -78,7 +113,7 @@ class RunStore:
     def _failed(self, run: str, label: str, error: Exception) -> None:
         """A Hub failure sends this run to its bundled copy, except for a file the Hub lacks or the
         manifest does not list."""
-        if label != BUNDLED and not isinstance(error, (EntryNotFoundError, hub.NotInManifest)):
+        if label not in (BUNDLED, LOCAL) and not isinstance(error, (EntryNotFoundError, hub.NotInManifest)):
             self.hub_failed.add(run)
 
     def classifier(self, run: str, wait_s: float | None = None) -> tuple[Classifier, str]:
@@ -142,3 +177,11 @@ class RunStore:
             except Exception as error:
                 self._failed(run, label, error)
         return None
+
+
+def local_file(folder: Path, filename: str) -> Path:
+    """A run file of an extra run's own folder (only the files a run has)."""
+    path = Path(folder) / filename
+    if filename not in (*runs.RUN_FILES, "split.json") or not path.is_file():
+        raise FileNotFoundError(f"{filename} is missing")  # no install path in a message
+    return path

@@ -1,17 +1,28 @@
 """Weights from the Hub (a fake one on 127.0.0.1) with the bundled fallback, loaded lazily by the store;
 lookups never wait on another model's load, downloads have a deadline, unknown run ids are refused."""
 
+import os
+import shutil
 import threading
 import time
 from pathlib import Path
 
 import pytest
 from fakehub import FakeHub
-from helpers import dish_photo
+from helpers import COLOURS, KFOOD_DISHES, dish_photo, kfood_photo, make_kfood_tree
 from huggingface_hub import constants
 
-from foodcls import hub, nutrition, service
-from foodcls.store import BUNDLED, ModelLoading, ModelUnavailable, RunStore
+from foodcls import hub, nutrition, service, train
+from foodcls.store import (
+    BUNDLED,
+    EXTRA_RUNS_ENV,
+    LOCAL,
+    ModelLoading,
+    ModelUnavailable,
+    RunStore,
+    extra_runs,
+    extra_runs_from_env,
+)
 
 TABLE = nutrition.NutritionTable.load()
 REQUEST_DEADLINE_S = 20.0  # what one request may take here, on a shared 2-core machine
@@ -211,3 +222,45 @@ def test_one_bad_hub_file_sends_only_its_run_to_the_bundled_copy(tiny_weights, h
         assert store.classifier("deepnet10")[1] == BUNDLED
         assert store.classifier("shallownet")[1] == source.hub_label()  # the Hub still serves the others
     assert store.hub_failed == {"deepnet10"}
+
+
+def test_an_extra_run_folder_is_listed_and_served_next_to_the_bundled_ones(tiny_weights, tmp_path):
+    """A run trained on an AI-Hub K-food tree, served from its own folder with its dishes' MFDS rows."""
+    common = ["--models", "shallownet", "--epochs", "1", "--batch-size", "8", "--out", str(tmp_path / "w")]
+    train.main(["--data", str(make_kfood_tree(tmp_path / "kfood")), *common])
+    folder = (tmp_path / "w" / "shallownet").rename(tmp_path / "kfood_shallownet")
+    store = RunStore(hub.WeightsSource(None, "unused", bundled=tiny_weights), extra=extra_runs([folder]))
+    assert store.known_runs == {"shallownet", "deepnet10", "kfood_shallownet"}
+    classifier, label = store.classifier("kfood_shallownet")
+    assert label == LOCAL and classifier.classes == sorted(dish for _, dish in KFOOD_DISHES)
+    assert store.run_json("kfood_shallownet", "config.json")["classes"] == classifier.classes
+    assert store.classifier("shallownet")[1] == BUNDLED  # the bundled runs are served as before
+    result = service.classify(
+        store=store, table=TABLE, photo=kfood_photo(COLOURS["red"], 5), model_id="kfood_shallownet", threshold=0.0
+    )
+    assert result.weights_source == LOCAL and result.best.class_id in classifier.classes
+    assert result.nutrition.source == "MFDS" and result.nutrition.dish.name_ko in (
+        "갈비구이",
+        "김치찌개",
+        "떡국/만두국",
+    )
+
+
+def test_extra_run_folders_that_are_not_runs_or_clash_are_refused_with_their_path(tiny_weights, tmp_path):
+    pickled = tmp_path / "pickled"
+    pickled.mkdir()
+    (pickled / "config.json").write_text("{}")
+    (pickled / "model.pt").write_bytes(b"not loaded")
+    with pytest.raises(ValueError, match="not a run folder .*pickled"):
+        extra_runs([pickled])
+    odd = tmp_path / "My-Run"
+    shutil.copytree(tiny_weights / "deepnet10", odd)
+    with pytest.raises(ValueError, match="run id"):
+        extra_runs([odd])
+    with pytest.raises(ValueError, match="served already: deepnet10"):
+        RunStore(
+            hub.WeightsSource(None, "unused", bundled=tiny_weights), extra=extra_runs([tiny_weights / "deepnet10"])
+        )
+    paths = [str(tmp_path / "a"), str(tmp_path / "b")]
+    assert extra_runs_from_env({EXTRA_RUNS_ENV: os.pathsep.join(paths)}) == paths
+    assert extra_runs_from_env({}) == []
