@@ -105,7 +105,7 @@ def read_photo(source: str | Path | BinaryIO | None) -> Image.Image:
     try:
         with _decoding:
             photo = data.open_rgb(source, MAX_PHOTO_SIDE)
-    except (Image.DecompressionBombError, data.ImageTooLarge):
+    except Image.DecompressionBombError:
         raise PhotoError(texts.both("too_large")) from None
     except data.UnusableImage as error:
         raise PhotoError(str(error)) from None

@@ -145,6 +145,11 @@ def served(tmp_path_factory):
         yield url, process, temp
 
 
+def write_png(path: Path) -> Path:
+    dish_photo("ramen").save(path)
+    return path
+
+
 def peak_growth_mb(pid: int, send) -> float:
     """The app's peak RSS growth (MB) while `send()` runs, the peak reset first (clear_refs)."""
     before = rss_mb(pid)
@@ -208,3 +213,38 @@ def test_malformed_gradio_input_gets_a_message_and_logs_no_traceback_or_what_was
     port = url.rstrip("/").rsplit(":", 1)[1]
     log = (Path(os.environ.get("TMPDIR", "/tmp")) / f"foodcls-app-{port}.log").read_text()
     assert "Traceback" not in log and "SECRET-7f3a" not in log
+
+
+def test_4_api_and_4_page_requests_of_the_worst_photos_at_once_stay_bounded_and_answered(served, tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from PIL import Image
+    from test_load import gradio_user, json_user, loaded
+
+    url, process, _ = served
+    assert loaded(json_user(url), write_png(tmp_path / "warm.png"), "efficientnet_lite0")[0] == "ok"
+    worst = {  # the costliest photo the budget still decodes, and the tiny 48 MP AVIF it refuses
+        "webp": (Image.new("RGB", (3400, 2300), (90, 60, 30)), {"lossless": True}),
+        "avif": (Image.new("RGB", (8000, 6000)), {"quality": 10, "speed": 10}),
+    }
+    outcomes = []
+    for suffix, (image, options) in worst.items():
+        photo = tmp_path / f"worst.{suffix}"
+        image.save(photo, **options)
+        users = [json_user(url) for _ in range(4)] + [gradio_user(url) for _ in range(4)]
+
+        def send():
+            started = time.monotonic()
+            with ThreadPoolExecutor(len(users)) as pool:
+                futures = [pool.submit(user, photo, "efficientnet_lite0", {}) for user in users]
+                outcomes.extend((suffix, *future.result(timeout=60), time.monotonic() - started) for future in futures)
+
+        growth = peak_growth_mb(process.pid, send)
+        print(f"\n4 + 4 of the {suffix}: peak app growth +{growth:.0f} MB")
+        assert growth <= 600, f"+{growth:.0f} MB for the {suffix}"
+    for suffix, outcome, message, seconds in outcomes:
+        assert seconds < 60
+        if suffix == "webp":
+            assert outcome == "ok", message
+        else:
+            assert outcome == "error" and "MP" in message, message  # refused with its limit, API and page alike

@@ -108,6 +108,16 @@ def gradio_user(url: str):
     return request
 
 
+def loaded(request, photo: Path, model: str, tries: int = 30) -> tuple:
+    """A first request for a model, asked again while the model is loading (it says "try again")."""
+    for _ in range(tries):
+        outcome, message = request(photo, model, {})
+        if outcome == "ok" or "try again" not in (message or ""):
+            return outcome, message
+        time.sleep(1)
+    return outcome, message
+
+
 def run_round(users: list, jobs: list[tuple]) -> list[tuple]:
     """Each user (its own thread) sends its share of the jobs one after another; one row per request:
     (outcome, seconds, the expected message or None, the message got)."""
@@ -141,7 +151,7 @@ def test_16_and_32_users_every_request_answered_memory_bounded(kind, app, tmp_pa
     make_user = json_user if kind == "json" else gradio_user
     warm = make_user(url)
     for model in MODELS:  # every model loaded before memory is measured
-        assert warm(make_jobs(tmp_path / "warm", model, 1)[0][0], model, {}) == ("ok", None)
+        assert loaded(warm, make_jobs(tmp_path / "warm", model, 1)[0][0], model) == ("ok", None)
     users = [make_user(url) for _ in range(max(n for n, _ in ROUNDS))]  # the same users in every round
     rss = [rss_mb(process.pid)]
     results, started = [], time.perf_counter()
