@@ -9,7 +9,8 @@
 
 One request, one JSON answer: no Gradio queue, no session, no event stream. The request layer is the
 page's (service.read_upload, service.classify, uploads.forget). Every refusal is a 4xx whose body is
-`{"error": "<Korean> <English>", "kind": ...}`, never a traceback and never what the client sent. The
+`{"error": ..., "kind": ...}` in the client's language (Korean when its Accept-Language puts Korean
+before English, else English), never a traceback and never what the client sent. The
 body limit (413 before the body is read) is guard.Guard's, in front of the whole app.
 
 app.py hands `routes(store, table, foods)` to Gradio's FastAPI app (launch's `app_kwargs`), so the page,
@@ -156,7 +157,7 @@ class FoodFacts(NutritionFacts):
 
 
 class ErrorAnswer(BaseModel):
-    error: str = Field(description="what is wrong, in Korean then English")
+    error: str = Field(description="what is wrong, in Korean or English as Accept-Language asks (default English)")
     kind: str = Field(
         description="bad_photo, bad_parameter, unknown_model, unknown_dish, unknown_food, model_loading, "
         "model_unavailable, too_large, not_found, server_error"
@@ -205,40 +206,46 @@ def create_api(store: RunStore, table: nutrition.NutritionTable, foods: catalogu
         title="foodcls API",
         version="1",
         description="Name the dish on a photo (top 3, Korean and English) with its reference nutrition facts. "
-        'Photos are deleted once answered. Errors are JSON: `{"error": "<Korean> <English>", "kind": ...}`.',
+        'Photos are deleted once answered. Errors are JSON: `{"error": ..., "kind": ...}`, in Korean or English '
+        "as the request's Accept-Language asks (default English).",
         docs_url="/docs",
         redoc_url=None,
         openapi_url="/openapi.json",
     )
     slots = threading.BoundedSemaphore(CONCURRENT_REQUESTS)
 
+    def in_their_language(request, message: str) -> str:
+        return texts.in_language(message, guard.language(request.headers.get("accept-language")))
+
     @api.exception_handler(ApiError)
-    async def refused(_request, error: ApiError):
-        return error_response(error.status, error.message, error.kind, error.headers)
+    async def refused(request, error: ApiError):
+        return error_response(error.status, in_their_language(request, error.message), error.kind, error.headers)
 
     @api.exception_handler(RequestValidationError)
-    async def invalid(_request, error: RequestValidationError):
+    async def invalid(request, error: RequestValidationError):
         # Names the fields and what they should be; never echoes what was sent.
         fields = sorted({".".join(str(part) for part in e["loc"][1:]) or str(e["loc"][0]) for e in error.errors()})
-        return error_response(
-            422,
-            f"요청 값이 올바르지 않습니다. Invalid request field(s): {', '.join(fields)} "
-            "(photo: a file; threshold, grams, servings: numbers).",
-            "bad_parameter",
+        message = (
+            f"요청 값이 올바르지 않습니다: {', '.join(fields)}. Invalid request field(s): {', '.join(fields)} "
+            "(photo: a file; threshold, grams, servings: numbers)."
         )
+        return error_response(422, in_their_language(request, message), "bad_parameter")
 
     @api.exception_handler(StarletteHTTPException)
-    async def http_error(_request, error: StarletteHTTPException):
+    async def http_error(request, error: StarletteHTTPException):
         if error.status_code == 413:
             return error_response(413, str(error.detail), "too_large")
         if error.status_code == 404:
-            return error_response(404, "찾을 수 없습니다. Not found: see /api/v1/docs.", "not_found")
-        return error_response(error.status_code, f"요청을 처리할 수 없습니다. {error.detail}", "bad_request")
+            message = "찾을 수 없습니다. Not found: see /api/v1/docs."
+            return error_response(404, in_their_language(request, message), "not_found")
+        message = f"요청을 처리할 수 없습니다. The request cannot be handled ({error.status_code})."
+        return error_response(error.status_code, in_their_language(request, message), "bad_request")
 
     @api.exception_handler(Exception)
-    async def crashed(_request, error: Exception):
+    async def crashed(request, error: Exception):
         log.exception("API request failed")
-        return error_response(500, "서버 오류입니다. The server failed on this request.", "server_error")
+        message = "서버 오류입니다. The server failed on this request."
+        return error_response(500, in_their_language(request, message), "server_error")
 
     def check_model(model: str | None) -> str:
         try:

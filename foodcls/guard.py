@@ -38,9 +38,9 @@ TOO_LARGE = {
 }
 
 
-def language(headers: dict) -> str:
-    """'ko' when the client's Accept-Language puts Korean before English, else 'en'."""
-    for part in headers.get(b"accept-language", b"").decode("latin-1").lower().split(","):
+def language(accept_language: str | None) -> str:
+    """'ko' when an Accept-Language header puts Korean before English, else 'en'."""
+    for part in (accept_language or "").lower().split(","):
         tag = part.split(";")[0].strip()
         if tag.startswith(("ko", "en")):
             return tag[:2]
@@ -108,7 +108,8 @@ class Guard:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         headers = dict(scope.get("headers") or [])
-        lang, limit, path = language(headers), self.limit(scope["path"]), scope["path"]
+        accept = headers.get(b"accept-language", b"").decode("latin-1")
+        lang, limit, path = language(accept), self.limit(scope["path"]), scope["path"]
         started = False
 
         async def send_with_headers(message):

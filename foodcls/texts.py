@@ -148,3 +148,17 @@ def by_language() -> dict[str, dict[str, str]]:
 def both(key: str, sep: str = " ", **values) -> str:
     """A message in Korean then English (joined by `sep`), its {placeholders} filled from `values`."""
     return sep.join(part.format(**values) for part in MESSAGES[key] if part)
+
+
+def in_language(message: str, lang: str) -> str:
+    """One language of a "<Korean> <English>" message (as `both` and the errors make them): the Korean
+    part ends at the first sentence end after its last Hangul letter. A message without Hangul is English."""
+    hangul = [i for i, ch in enumerate(message) if "\uac00" <= ch <= "\ud7a3" or "\u3131" <= ch <= "\u318e"]
+    if not hangul:
+        return message
+    ends = [message.find(mark, hangul[-1]) for mark in (". ", "). ", "? ", "! ")]
+    end = min((e for e in ends if e >= 0), default=-1)
+    if end < 0:
+        return message
+    end = message.index(" ", end) if message[end] != " " else end
+    return message[:end].strip() if lang == "ko" else message[end:].strip()

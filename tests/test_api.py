@@ -33,10 +33,14 @@ def client(tiny_weights):
         yield test_client
 
 
-def post(client, photo=None, filename="meal.png", **fields):
+def post(client, photo=None, filename="meal.png", headers=None, **fields):
     files = None if photo is None else {"photo": (filename, photo, "image/png")}
     data = {"model": "shallownet", "threshold": "0", **{k: str(v) for k, v in fields.items()}}
-    return client.post("/classify", files=files, data={k: v for k, v in data.items() if v != "None"})
+    return client.post("/classify", files=files, data={k: v for k, v in data.items() if v != "None"}, headers=headers)
+
+
+def has_hangul(text: str) -> bool:
+    return any("\uac00" <= ch <= "\ud7a3" for ch in text)
 
 
 def own_uploads() -> list:
@@ -94,20 +98,28 @@ BAD_REQUESTS = {
 
 
 @pytest.mark.parametrize("case", list(BAD_REQUESTS))
-def test_every_bad_request_gets_a_4xx_with_its_korean_and_english_message(client, case):
+def test_every_bad_request_gets_a_4xx_with_its_message_in_the_language_asked(client, case):
     fields, status, message = BAD_REQUESTS[case]
     fields = dict(fields)
     photo = fields.pop("photo", None if case in ("no photo", "a path as text") else png_bytes(dish_photo("ramen")))
-    if "data" in fields:
-        answer = client.post("/classify", data=fields["data"])
-    else:
-        answer = post(client, photo, **fields)
-    assert answer.status_code == status, answer.text
-    body = answer.json()
-    assert set(body) == {"error", "kind"} and message in body["error"]
-    assert any("\uac00" <= ch <= "\ud7a3" for ch in body["error"])  # Korean first, then English
-    assert "Traceback" not in answer.text and "/etc/passwd" not in answer.text
-    assert str(ROOT) not in answer.text and "../x" not in answer.text  # no paths, no echo of the odd id
+    answers = {}
+    for lang in ["en-US,en;q=0.9", "ko-KR,ko;q=0.9,en;q=0.8", None]:
+        headers = {"Accept-Language": lang} if lang else None
+        if "data" in fields:
+            answers[lang] = client.post("/classify", data=fields["data"], headers=headers)
+        else:
+            answers[lang] = post(client, photo, headers=headers, **fields)
+    english, korean, unasked = answers.values()
+    for answer in answers.values():
+        assert answer.status_code == status, answer.text
+        assert set(answer.json()) == {"error", "kind"}
+        assert "Traceback" not in answer.text and "/etc/passwd" not in answer.text
+        assert str(ROOT) not in answer.text and "../x" not in answer.text  # no paths, no echo of the odd id
+    assert message in english.json()["error"] and not has_hangul(english.json()["error"])
+    assert unasked.json() == english.json()  # English unless Korean is asked for
+    in_korean = korean.json()["error"]
+    assert has_hangul(in_korean) and message not in in_korean
+    assert not any(word in in_korean for word in ("the ", "must ", "photo ", "Invalid"))  # no English sentence
 
 
 def test_a_100000x8_png_is_refused_before_it_is_decoded(client, tmp_path):
