@@ -233,7 +233,7 @@ def test_4_api_and_4_page_requests_of_the_worst_photos_at_once_stay_bounded_and_
         image.save(photo, **options)
         users = [json_user(url) for _ in range(4)] + [gradio_user(url) for _ in range(4)]
 
-        def send():
+        def send(users=users, photo=photo, suffix=suffix):
             started = time.monotonic()
             with ThreadPoolExecutor(len(users)) as pool:
                 futures = [pool.submit(user, photo, "efficientnet_lite0", {}) for user in users]
@@ -265,7 +265,7 @@ def test_a_refusal_too_large_for_its_route_is_in_the_clients_language():
     for header, expected in [(b"ko-KR", "요청이 너무 큽니다"), (b"en-US", "The request is too large")]:
         sent = []
 
-        async def send(message):
+        async def send(message, sent=sent):
             sent.append(message)
 
         scope = {
