@@ -59,7 +59,7 @@ def make_jobs(folder: Path, tag: str, count: int) -> list[tuple]:
     empty, text = folder / "empty.jpg", folder / "text.png"
     empty.write_bytes(b"")
     text.write_text("not a photo")
-    bad = [(empty, {}, "empty (0 bytes)"), (text, {}, "not a readable image"), (None, {"threshold": 2}, "0에서 1")]
+    bad = [(empty, {}, "empty (0 bytes)"), (text, {}, "not a readable image"), (None, {"threshold": 2}, "from 0 to 1")]
     jobs = []
     for i in range(count):
         model = MODELS[i % len(MODELS)]
