@@ -19,10 +19,11 @@ from foodcls import data, predict, runs, service, serving
 THRESHOLDS = [round(0.05 * i, 2) for i in range(1, 20)]  # the coverage curve's steps
 # Photos per forward when scoring on the CPU (each with its views and flips). Batches of 256 photos
 # allocated and freed activations of hundreds of MB per layer, each a fresh mmap the kernel faulted in
-# page by page. 303 photos of the 101-dish ensemble, one thread, 2-core AMD EPYC (AVX2): 256 photos
-# 29.7 s user / 68.8 s system, 21.9 M page faults, 6.9 GB peak; 8 photos with the CLIs'
-# `serving.keep_freed_memory` 24.8-29.4 s user / 7.2-8.5 s system, 2.0-2.9 M faults, 0.9 GB.
-OFFLINE_BATCH = 8
+# page by page; at 4 (16 images of the 101-dish run) every activation stays under the 32 MiB that the
+# CLIs' `serving.keep_freed_memory` lets glibc reuse. 303 photos, one thread, 2-core AMD EPYC (AVX2),
+# user / system s, page faults: 256: 29.7 / 68.8, 21.9 M; 8 with it: 23.5 / 8.7, 2.9 M; 4 without it:
+# 25.4 / 12.2, 4.1 M; 4 with it: 20.6 / 0.1, 40 k (peak RSS 6.9 GB -> 0.8 GB).
+OFFLINE_BATCH = 4
 
 
 @torch.inference_mode()
