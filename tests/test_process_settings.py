@@ -36,9 +36,10 @@ def faults_after_first_round(setting: str) -> int:
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
 def test_keeping_freed_memory_stops_the_page_faults_of_repeated_large_blocks():
     # by default glibc hands the freed heap top back to the kernel and faults it in again next round
-    default, kept = faults_after_first_round("default"), faults_after_first_round("keep")
-    assert default > 7 * 24 * 1024 / 2  # most of the 4 KiB pages of every later round
-    assert kept < default / 10
+    # run to run on the dev VM: default 25 k to 171 k faults (of 172 k pages touched), kept 1 k to 6 k
+    default = sorted(faults_after_first_round("default") for _ in range(3))[1]
+    kept = max(faults_after_first_round("keep") for _ in range(3))
+    assert kept < default / 2, (default, kept)
 
 
 @pytest.mark.parametrize(
