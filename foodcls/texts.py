@@ -156,9 +156,7 @@ def in_language(message: str, lang: str) -> str:
     hangul = [i for i, ch in enumerate(message) if "\uac00" <= ch <= "\ud7a3" or "\u3131" <= ch <= "\u318e"]
     if not hangul:
         return message
-    ends = [message.find(mark, hangul[-1]) for mark in (". ", "). ", "? ", "! ")]
-    end = min((e for e in ends if e >= 0), default=-1)
-    if end < 0:
+    ends = [found + 1 for mark in (". ", "? ", "! ") if (found := message.find(mark, hangul[-1])) >= 0]
+    if not ends:
         return message
-    end = message.index(" ", end) if message[end] != " " else end
-    return message[:end].strip() if lang == "ko" else message[end:].strip()
+    return message[: min(ends)].strip() if lang == "ko" else message[min(ends) :].strip()
