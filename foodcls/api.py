@@ -99,7 +99,14 @@ class ClassifyAnswer(BaseModel):
     model_name: str = Field(examples=["EfficientNet-Lite0"])
     weights_source: str = Field(description="the Hub repository and revision, or the bundled weights/")
     threshold: float = Field(description="the threshold used")
-    named: bool = Field(description="the best dish's probability reached the threshold")
+    named: bool = Field(
+        description="the best dish's probability reached the threshold and the photo does not look like a dish "
+        "the model does not know"
+    )
+    looks_unknown: bool = Field(
+        description="the model's unknown-dish rule says the photo looks like a dish it does not know (rather than "
+        "one it is unsure about among those it knows); never named then"
+    )
     top: list[DishScore] = Field(description="the top 3 dishes, best first")
     nutrition: NutritionFacts | None = Field(
         description="the named dish's facts for the portion asked (default one serving); null when no dish is "
@@ -320,6 +327,7 @@ def create_api(store: RunStore, table: nutrition.NutritionTable, foods: catalogu
             weights_source=result.weights_source,
             threshold=result.threshold,
             named=result.named,
+            looks_unknown=result.looks_unknown,
             top=[DishScore(**vars(dish)) for dish in result.top],
             nutrition=facts_json(result.nutrition) if result.nutrition is not None else None,
             timings_ms=Timings(

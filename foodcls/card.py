@@ -161,7 +161,7 @@ def build_card(weights: Path) -> str:
         )
     findings = curves.explanation(configs, histories) if configs else "No study runs yet."
     real = [
-        real_photo_section(weights, run) + errors_section(run, test_metrics[run])
+        real_photo_section(weights, run) + unknown_dish_section(weights, run) + errors_section(run, test_metrics[run])
         for run in test_metrics
         if (weights / run / "calibration.json").is_file()
     ]
@@ -199,6 +199,59 @@ def real_photo_section(weights: Path, run: str) -> str:
         f"![coverage and precision as the threshold moves]({run}/coverage.svg)\n"
         + hardest_real_dishes(real.get("top1_by_dish", {}))
     )
+
+
+def unknown_dish_section(weights: Path, run: str) -> str:
+    """Dishes the run does not know (from openset.json, written by foodcls.openset): held-out classes
+    named as the known-class coverage grows, per rule, real photos at 55%, and the served rule."""
+    path = weights / run / "openset.json"
+    if not path.is_file():
+        return ""
+    summary = runs.read_json(path)
+
+    def share(count, total):
+        return f"{count} of {total} ({count / total:.1%})" if total else "none"
+
+    coverages = [key for key in next(iter(summary["held_out"].values())) if key != "auroc"]
+    lines = [
+        f"\n\n### `{run}` and dishes it does not know\n",
+        f"Held-out classes ({summary['folds']}-fold over the 101 dishes, Asian dishes spread over the folds; a proxy: "
+        "one linear layer per member refitted on cached features of the other classes, whose backbone did see the "
+        "held-out ones, so these rates are optimistic). Validation photos of held-out classes named when a rule's "
+        "threshold names the given share of the known classes' validation photos, summed over the folds; see "
+        "docs/openset.md (`python -m foodcls.openset`).\n",
+        "| rule | AUROC | " + " | ".join(f"held-out named at {c} known" for c in coverages) + " |",
+        "|---|---:|" + "---:|" * len(coverages),
+    ]
+    for name, row in summary["held_out"].items():
+        cells = [share(row[c]["unseen_named"], row[c]["unseen"]) for c in coverages]
+        lines.append(f"| {name} | {row['auroc']:.3f} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "Real photos (realworld-dev, the deployed layers), each rule's threshold naming 55% of the known-dish photos:\n",
+        "| rule | known named right | _korean_other named | _not_food named |",
+        "|---|---:|---:|---:|",
+    ]
+    for name, row in summary["real"].items():
+        lines.append(
+            f"| {name} | {share(row['named_right'], row['named'])} | "
+            f"{share(row['korean_other_named'], row['korean_other'])} | {share(row['not_food_named'], row['not_food'])} |"
+        )
+    served = summary.get("served")
+    if served:
+        counts, thresholds = served["counts"], served["thresholds"]
+        lines += [
+            "",
+            f"Served: named when the calibrated top probability is at least {thresholds['threshold']:.2f} and the cosine "
+            f"of the members' features to their nearest class row is at least {thresholds['min_similarity']:.4f} "
+            "(under it the app says the photo looks like a dish it does not know), chosen on realworld-dev: "
+            f"{share(counts['named'], counts['known'])} known-dish photos named, "
+            f"{share(counts['named_right'], counts['named'])} of them right; _korean_other "
+            f"{share(counts['korean_other_named'], counts['korean_other'])}, _not_food "
+            f"{share(counts['not_food_named'], counts['not_food'])}"
+            + ("." if served["meets_targets"] else "; short of the target of naming 55% of the known-dish photos."),
+        ]
+    return "\n".join(lines) + "\n"
 
 
 def serving_note(run: str, config: dict) -> str:

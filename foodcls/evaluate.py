@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from foodcls import data, predict, runs, service, serving
+from foodcls import data, predict, runs, service, serving, unknown
 
 THRESHOLDS = [round(0.05 * i, 2) for i in range(1, 20)]  # the coverage curve's steps
 # Photos per forward when scoring on the CPU (each with its views and flips). Batches of 256 photos
@@ -181,17 +181,51 @@ def real_photo_report(logits: torch.Tensor, labels: torch.Tensor, classes: list[
     }
 
 
+def served_names(classifier: predict.Classifier, looks: list, labels: torch.Tensor, paths: list[str]) -> dict:
+    """What the app does with each photo at the run's own threshold and unknown-dish rule (the same
+    `unknown.named` as service.classify): counts, and which photos it names and which look unknown."""
+    config, threshold = classifier.config, service.run_threshold(classifier.config)
+    temperature = config.get("temperature", 1.0)
+    named, looks_unknown, right = [], [], []
+    for look, label in zip(looks, labels.tolist()):
+        probability, best = (look.logits / temperature).softmax(0).max(0)
+        named.append(unknown.named(probability.item(), look.similarity, threshold, config))
+        looks_unknown.append(unknown.looks_unknown(look.similarity, config))
+        right.append(best.item() == label)
+    known = [label >= 0 for label in labels.tolist()]
+    return {
+        "threshold": threshold,
+        "unknown_rule": unknown.rule_of(config),
+        "known": sum(known),
+        "named": sum(n and k for n, k in zip(named, known)),
+        "named_right": sum(n and k and r for n, k, r in zip(named, known, right)),
+        "outside": len(known) - sum(known),
+        "outside_named": sum(n and not k for n, k in zip(named, known)),
+        "looks_unknown": sum(looks_unknown),
+        "named_photos": [path for path, n in zip(paths, named) if n],
+        "unknown_photos": [path for path, u in zip(paths, looks_unknown) if u],
+    }
+
+
 def score_photo_folder(run_dir: Path, data_dir: Path) -> dict:
-    """Every photo of a class-folder set through the app's own path (`load_classifier(run).logits`):
-    top-1/3/5 as counts over the dishes the run knows, and, at the run's threshold, how many it names
-    (and how many of those rightly), with folders it does not know (`_not_food`, ...) as photos not to name."""
+    """Every photo of a class-folder set through the app's own path (`load_classifier(run).look`):
+    top-1/3/5 as counts over the dishes the run knows, the coverage curve's row at the run's threshold,
+    and what the app names (`served`: its threshold and unknown-dish rule), with folders it does not
+    know (`_not_food`, ...) as photos not to name."""
     classifier = predict.load_classifier(run_dir)
-    (logits,), labels, _ = photo_folder_logits([classifier], data_dir)
+    looks, labels, paths = [], [], []
+    for photo, label, path in labelled_photos(data_dir, classifier.classes):
+        looks.append(classifier.look(photo))
+        labels.append(label)
+        paths.append(path)
+    labels = torch.tensor(labels)
+    logits = torch.stack([look.logits for look in looks])
     report = real_photo_report(logits, labels, classifier.classes, classifier.config.get("temperature", 1.0))
     threshold = classifier.config.get("threshold")
     curve = report.pop("curve")
-    if threshold is not None:
+    if threshold in THRESHOLDS:
         report["at_threshold"] = next(row for row in curve if row["threshold"] == threshold)
+    report["served"] = served_names(classifier, looks, labels, paths)
     return report
 
 

@@ -12,7 +12,7 @@ import torch
 from PIL import Image
 from torch import nn
 
-from foodcls import data, runs, serving
+from foodcls import data, features, runs, serving, unknown
 
 GRAD_CAM_LOCK = threading.Lock()
 
@@ -35,6 +35,15 @@ def zooms_of(config: dict) -> list[float]:
     return config.get("tta_zooms", [1.0])
 
 
+@dataclass(frozen=True)
+class Look:
+    """What the app reads of one photo: its logits (C, float32) and, for a run with an unknown-dish
+    rule (config `unknown_rule`), the rule's similarity to the dishes it knows (else None)."""
+
+    logits: torch.Tensor
+    similarity: float | None
+
+
 @dataclass
 class Classifier:
     """A trained model and its config; `Classifier(model, config)` prepares a serving copy of `model`."""
@@ -45,9 +54,12 @@ class Classifier:
     def __post_init__(self, model: nn.Module):
         size = self.config["input_size"]
         pixels = torch.zeros(len(zooms_of(self.config)), 3, size, size, dtype=torch.uint8)
-        prepared = serving.prepare_for_cpu(model, size, lambda dtype: self.request_inputs(pixels, dtype))
+        # a run with an unknown-dish rule serves its members' features too, from the same forward
+        outputs = features.LogitsAndFeatures if unknown.rule_of(self.config) else None
+        prepared = serving.prepare_for_cpu(model, size, lambda dtype: self.request_inputs(pixels, dtype), outputs)
         # the serving copy: folded, in the serving dtype, still differentiable (Grad-CAM)
         self.model, self.inference_model, self.dtype = prepared.model, prepared.inference_model, prepared.dtype
+        self.class_weights = features.classifier_weights(self) if outputs else None  # M x C x F
 
     @property
     def classes(self) -> list[str]:
@@ -80,12 +92,24 @@ class Classifier:
         return with_mirror_images(inputs) if self.config["tta_flip"] else inputs
 
     @torch.inference_mode()
+    def outputs_of_pixels(self, pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Float32 logits for the views of one photo (see `pixels`) and, for a run with an unknown-dish
+        rule, each member's pooled features (M x F, else None), both averaged over the views and flips."""
+        found = self.inference_model(self.request_inputs(pixels))
+        logits, pooled = found if isinstance(found, tuple) else (found, None)
+        return logits.float().mean(0), None if pooled is None else pooled.float().mean(1)
+
     def logits_of_pixels(self, pixels: torch.Tensor) -> torch.Tensor:
-        """Float32 logits for the views of one photo (see `pixels`), averaged over the views and flips."""
-        return tta_logits(self.inference_model, self.inputs(pixels), self.config["tta_flip"]).mean(0)
+        return self.outputs_of_pixels(pixels)[0]
 
     def logits(self, image: Image.Image) -> torch.Tensor:
         return self.logits_of_pixels(self.pixels(image))
+
+    def look(self, image: Image.Image) -> "Look":
+        """One photo's logits and, for a run with an unknown-dish rule, how like its known dishes it is."""
+        logits, pooled = self.outputs_of_pixels(self.pixels(image))
+        similarity = None if pooled is None else unknown.similarity(pooled, self.class_weights)
+        return Look(logits, similarity)
 
     def probabilities_of_pixels(self, pixels: torch.Tensor) -> torch.Tensor:
         """Calibrated softmax over the classes (logits divided by the run's `temperature`, default 1)."""

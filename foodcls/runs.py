@@ -13,7 +13,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from foodcls import data, models
+from foodcls import data, models, unknown
 
 RUN_FILES = ("model.safetensors", "config.json", "history.json", "metrics.json")
 
@@ -31,6 +31,8 @@ MAX_CLASSES = 1000
 SIZE_RANGE = (16, 512)
 MAX_VIEWS = 4  # test-time views of a photo (config tta_zooms), each run once or twice (flip) per request
 MAX_MEMBERS = 4  # models averaged by an ensemble run (config members, written by foodcls.ensemble)
+# Models whose pooled features foodcls.features reads, so a config may give them an unknown-dish rule.
+UNKNOWN_RULE_MODELS = ("efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2")
 
 
 def members_of(config: dict) -> int:
@@ -118,6 +120,18 @@ def validate_config(config) -> dict:
         value = config.get(key, low)
         if type(value) not in (int, float) or not low <= value <= high:
             refuse(f"{key} must be a number from {low} to {high}")
+    rule = config.get("unknown_rule")  # written by foodcls.openset
+    if rule is not None and (
+        not isinstance(rule, dict)
+        or rule.get("score") != unknown.RULE_SCORE
+        or type(rule.get("min_similarity")) not in (int, float)
+        or not -1 <= rule["min_similarity"] <= 1
+        or config["model_id"] not in UNKNOWN_RULE_MODELS
+    ):
+        refuse(
+            f'unknown_rule must be {{"score": "{unknown.RULE_SCORE}", "min_similarity": -1 to 1, ...}} '
+            f"on a model of {', '.join(UNKNOWN_RULE_MODELS)}"
+        )
     return config
 
 

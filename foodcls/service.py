@@ -14,7 +14,7 @@ from typing import BinaryIO
 
 from PIL import Image
 
-from foodcls import catalogue, data, nutrition, predict, runs, texts, uploads
+from foodcls import catalogue, data, nutrition, predict, runs, texts, unknown, uploads
 from foodcls.store import RunStore
 
 # The lowest step at which, on the deployed model's validation split, at least 96% of the photos it
@@ -62,7 +62,8 @@ class Classification:
     top: tuple[Dish, ...]  # best first
     top_index: int  # the best dish's class index in the model (for Grad-CAM)
     threshold: float
-    named: bool  # the best dish's probability reached the threshold
+    named: bool  # the best dish's probability reached the threshold and the photo does not look unknown
+    looks_unknown: bool  # the run's unknown-dish rule says: a dish it does not know (not: unsure between known ones)
     nutrition: nutrition.Facts | None  # None unless named and in the nutrition table (which may say "no data")
     inference_ms: float
 
@@ -153,7 +154,8 @@ def classify(
     if threshold is None:
         threshold = run_threshold(classifier.config)
     started = time.perf_counter()
-    probabilities = classifier.probabilities(photo)
+    look = classifier.look(photo)
+    probabilities = (look.logits / classifier.config.get("temperature", 1.0)).softmax(0)
     elapsed_ms = (time.perf_counter() - started) * 1000
     top = probabilities.topk(min(TOP_K, len(classifier.classes)))
     dishes = []
@@ -161,7 +163,8 @@ def classify(
         class_id = classifier.classes[i]
         known = table.dish(class_id) if class_id in table else None
         dishes.append(Dish(class_id, known and known.name_ko, known and known.name_en, p))
-    named = dishes[0].probability >= threshold
+    looks_unknown = unknown.looks_unknown(look.similarity, classifier.config)
+    named = unknown.named(dishes[0].probability, look.similarity, threshold, classifier.config)
     facts = None
     if named and dishes[0].class_id in table:
         facts = table.facts(dishes[0].class_id, grams=grams, servings=servings)
@@ -173,6 +176,7 @@ def classify(
         top_index=int(top.indices[0]),
         threshold=threshold,
         named=named,
+        looks_unknown=looks_unknown,
         nutrition=facts,
         inference_ms=elapsed_ms,
     )

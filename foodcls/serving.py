@@ -111,18 +111,20 @@ class PreparedModel:
     dtype: torch.dtype
 
 
-def prepare_for_cpu(model: nn.Module, input_size: int, make_example) -> PreparedModel:
+def prepare_for_cpu(model: nn.Module, input_size: int, make_example, outputs=None) -> PreparedModel:
     """A serving copy of `model` (which is left as it was) for inputs of `input_size` pixels.
 
     `make_example(dtype)` returns what one request runs through the model, in that dtype: the
-    padding is fixed and the graph traced and checked for exactly that shape.
+    padding is fixed and the graph traced and checked for exactly that shape. `outputs`, when given,
+    wraps the prepared model into what is compiled (features.LogitsAndFeatures: logits and features).
     """
     dtype = serving_dtype()
     prepared = fold_batch_norms(share_identical_stages(copy.deepcopy(model)), input_size)
     prepared = prepared.to(memory_format=torch.channels_last, dtype=dtype)
     example = make_example(dtype)
     prepared = pad_inside_convolutions(prepared, example)
-    return PreparedModel(prepared, compile_for_cpu(prepared, example), dtype)
+    compiled = prepared if outputs is None else outputs(prepared)
+    return PreparedModel(prepared, compile_for_cpu(compiled, example), dtype)
 
 
 class SharedStagesEnsemble(nn.Module):
