@@ -1,10 +1,11 @@
 """Unknown dishes: the scores, the served rule, and the app and `evaluate` naming the same photos."""
 
 import copy
+import shutil
 
 import pytest
 import torch
-from helpers import COLOURS, colour_photo, dish_photo
+from helpers import COLOURS, ROOT, SHARED_DATA, colour_photo, dish_photo
 
 from foodcls import evaluate, features, hub, models, nutrition, openset, predict, runs, service, unknown
 from foodcls.store import RunStore
@@ -132,6 +133,56 @@ def test_the_app_and_evaluate_name_the_same_photos_under_the_rule(ruled_weights)
             assert not result.named and result.nutrition is None
     assert sorted(served["named_photos"]) == named and sorted(served["unknown_photos"]) == looked_unknown
     assert 0 < len(looked_unknown) < 12  # the rule, not the threshold of 0, keeps some unnamed
+
+
+REAL_PHOTOS = SHARED_DATA / "realworld-dev"
+DEPLOYED = ROOT / "weights" / runs.DEPLOYED_RUN
+
+
+@pytest.fixture(scope="module")
+def real_photos_and_ruled_deployed_run(tmp_path_factory):
+    """Three real photos each of three known dishes, of _korean_other and of _not_food, and a copy of
+    the deployed run whose threshold and unknown-dish rule are the medians of these photos' top
+    probability and similarity, so that each part of the rule keeps some of them unnamed."""
+    if not (REAL_PHOTOS.is_dir() and (DEPLOYED / "config.json").is_file()):
+        pytest.skip("no realworld-dev photos or no deployed run")
+    photos = tmp_path_factory.mktemp("real")
+    for folder in ("bibimbap", "ramen", "sushi", "_korean_other", "_not_food"):
+        (photos / folder).mkdir()
+        for path in sorted((REAL_PHOTOS / folder).iterdir())[:3]:
+            shutil.copy(path, photos / folder / path.name)
+    weights = tmp_path_factory.mktemp("weights")
+    shutil.copytree(DEPLOYED, weights / runs.DEPLOYED_RUN)
+    config = runs.read_json(DEPLOYED / "config.json") | {
+        "unknown_rule": {"score": unknown.RULE_SCORE, "min_similarity": -1.0}
+    }
+    classifier = predict.Classifier(runs.load_run(DEPLOYED)[0], config)
+    looks = [classifier.look(service.read_photo(path)) for path in photos.rglob("*.*")]
+    probabilities = sorted((look.logits / config["temperature"]).softmax(0).max().item() for look in looks)
+    similarities = sorted(look.similarity for look in looks)
+    config["threshold"] = round(probabilities[len(looks) // 2], 4)
+    config["unknown_rule"]["min_similarity"] = round(similarities[len(looks) // 2], 4)
+    runs.write_json(weights / runs.DEPLOYED_RUN / "config.json", runs.validate_config(config))
+    hub.write_manifest(weights)
+    return weights, photos
+
+
+def test_the_app_and_evaluate_name_the_same_real_photos_with_the_deployed_run(real_photos_and_ruled_deployed_run):
+    weights, photos = real_photos_and_ruled_deployed_run
+    store = RunStore(hub.WeightsSource(None, "unused", bundled=weights), known_runs=[runs.DEPLOYED_RUN])
+    table = nutrition.NutritionTable.load()
+    served = evaluate.score_photo_folder(weights / runs.DEPLOYED_RUN, photos)["served"]
+    named, looked_unknown, sure = [], [], []
+    for path in sorted(photos.rglob("*.*")):
+        photo = service.read_photo(path)
+        result = service.classify(store=store, table=table, photo=photo, model_id=runs.DEPLOYED_RUN)
+        relative = f"{path.parent.name}/{path.name}"
+        named += [relative] if result.named else []
+        looked_unknown += [relative] if result.looks_unknown else []
+        sure += [relative] if result.best.probability >= result.threshold else []
+    assert served["known"] == 9 and served["outside"] == 6
+    assert sorted(served["named_photos"]) == named and sorted(served["unknown_photos"]) == looked_unknown
+    assert named and set(named) < set(sure)  # the rule, not only the threshold, keeps some unnamed
 
 
 def test_a_config_with_a_broken_unknown_rule_is_refused():
