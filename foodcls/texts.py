@@ -198,6 +198,11 @@ MESSAGES = {
     "col_amount": ("양", "Portion"),
     "col_kcal": ("열량 (kcal)", "Energy (kcal)"),
     "total": ("합계", "Total"),
+    "curves_lesson": (
+        "층만 더 쌓은 신경망(DeepNet10)은 배우지 못하고, 같은 신경망에 스킵 연결을 더하면 배웁니다. 아래 그래프가 그 차이를 보여 줍니다.",
+        "A deeper plain network (DeepNet10) fails to learn, and the same network with skip connections learns: "
+        "the plots below show the difference.",
+    ),
     "metric_accuracy": ("정확도", "accuracy"),
     "metric_loss": ("손실", "loss"),
     "split_train": ("학습", "train"),

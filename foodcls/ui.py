@@ -436,7 +436,7 @@ def log_view(catalogue: foods.Foods, log: dict, day: str | None, now: str | None
         link = f'<a href="{url}" download="foodcls-{day}.csv">⬇ {texts.text("log_download", lang, day=day)}</a>'
     return (
         log,
-        gr.Dropdown(choices=meal.days(log, today), value=day),
+        gr.Dropdown(choices=sorted({day, *meal.days(log, today)}, reverse=True), value=day),
         meal.summary(log, entries, catalogue, lang),
         meal.day_html(entries, catalogue, lang),
         gr.Dropdown(choices=picks, value=None),
@@ -814,8 +814,11 @@ def classify_tab(demo: gr.Blocks, store: RunStore, catalogue: foods.Foods, lang:
     legacy_api(store, catalogue.table, photo, run, threshold, want_cam)
 
 
-def curves_tab_layout(curves_data: CurvesData):
+def curves_tab_layout(demo: gr.Blocks, curves_data: CurvesData, lang: gr.Radio):
     """The curves tab's controls and plots, and their events; returns what the page load fills."""
+    lesson = gr.Markdown(elem_id="lesson")
+    for event in (demo.load, lang.change):
+        event(partial(texts.text, "curves_lesson"), lang, lesson, api_visibility="private", show_progress="hidden")
     with gr.Row():
         chosen = gr.CheckboxGroup(STUDY_NAMES, value=STUDY_NAMES, label=I18N("curve_models"))
         metric = gr.Radio(["accuracy", "loss"], value="accuracy", label=I18N("metric"))
@@ -863,7 +866,7 @@ def build_app(store: RunStore, nutrition_table: nutrition.NutritionTable) -> gr.
         with gr.Tab(I18N("tab_classify")):
             classify_tab(demo, store, catalogue, lang, now)
         with gr.Tab(I18N("tab_curves")):
-            curves_outputs = curves_tab_layout(curves_data)
+            curves_outputs = curves_tab_layout(demo, curves_data, lang)
         demo.load(partial(curves_tab, curves_data), None, curves_outputs, api_visibility="private")
         gr.api(partial(curves_json, curves_data), api_name="curves")
     return demo
