@@ -10,7 +10,7 @@ import argparse
 import ctypes
 import os
 
-from foodcls import api, hub, nutrition, runs, serving, ui, uploads
+from foodcls import api, catalogue, hub, nutrition, runs, serving, ui, uploads
 from foodcls.store import RunStore
 
 
@@ -39,6 +39,7 @@ def main() -> None:
     store = RunStore(hub.WeightsSource.from_env(args.hub_repo, args.hub_revision))
     store.warm_up(runs.DEPLOYED_RUN)  # loads while Gradio starts; the other models load on first use
     table = nutrition.NutritionTable.load()
+    foods = catalogue.Catalogue.load()  # every MFDS and FNDDS food, searchable: ~0.4 s
     demo = ui.build_app(store, table)
     uploads.start_sweeper()  # every uploaded photo is deleted within ~70 s, answered or not
     demo.queue(default_concurrency_limit=4).launch(
@@ -50,7 +51,7 @@ def main() -> None:
         # ~95 KB each here: 1,000 bounds that to ~100 MB. Nothing here needs an old session: every
         # answer sets all the outputs afresh.
         state_session_capacity=1000,
-        app_kwargs={"routes": api.routes(store, table)},  # Gradio's FastAPI app serves /api/v1 too
+        app_kwargs={"routes": api.routes(store, table, foods)},  # Gradio's FastAPI app serves /api/v1 too
         # Python serves every path. With SSR (on by default on Spaces, GRADIO_SSR_MODE) a Node proxy
         # in front passes only Gradio's own prefixes to Python, so /api/v1 would get Node's 404.
         ssr_mode=False,

@@ -3,6 +3,8 @@
     POST /api/v1/classify            multipart: photo (file), model, threshold, grams | servings
     GET  /api/v1/dishes?model=       a run's classes with their Korean and English names
     GET  /api/v1/nutrition/{dish_id}?grams= | servings=
+    GET  /api/v1/foods?q=&limit=&guess=   the food catalogue (MFDS, USDA FNDDS, the model's dishes)
+    GET  /api/v1/foods/{food_id}?amount=&unit= | grams=
     GET  /api/v1/docs                the OpenAPI page (schema at /api/v1/openapi.json)
 
 One request, one JSON answer: no Gradio queue, no session, no event stream. The request layer is the
@@ -11,7 +13,7 @@ page's (service.read_upload, service.classify, uploads.forget). Every refusal is
 refused with 413 before it is read: at once when its Content-Length says so, else as soon as the
 bytes received pass the limit.
 
-app.py hands `routes(store, table)` to Gradio's FastAPI app (launch's `app_kwargs`), so the page,
+app.py hands `routes(store, table, foods)` to Gradio's FastAPI app (launch's `app_kwargs`), so the page,
 Gradio's own API and this one share one server and one port, on a Hugging Face Space too.
 """
 
@@ -28,7 +30,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Mount
 
-from foodcls import nutrition, runs, service, texts, uploads
+from foodcls import catalogue, nutrition, runs, service, texts, uploads
 from foodcls.store import ModelUnavailable, RunStore, UnknownRun
 
 PREFIX = "/api/v1"
@@ -170,18 +172,55 @@ class DishList(BaseModel):
     dishes: list[DishName]
 
 
+class FoodUnit(BaseModel):
+    unit: str = Field(
+        description="the unit's id, for /foods/{id}?unit=: serving, p1, gonggi, ...", examples=["serving"]
+    )
+    name_ko: str = Field(examples=["1인분"])
+    name_en: str = Field(examples=["1 serving"])
+    grams: float = Field(description="the unit's weight, from the source (or the cited reference)", examples=[180.0])
+
+
+class Food(BaseModel):
+    id: str = Field(description="mfds:<code>, fndds:<code>, or a model's class id", examples=["mfds:D018256"])
+    name_ko: str = Field(description="empty where no Korean name is known", examples=["떡볶이"])
+    name_en: str = Field(description="empty where no English name is known", examples=["Tteokbokki (spicy rice cakes)"])
+    source: str = Field(examples=["MFDS", "USDA FNDDS"])
+    food_code: str = Field(examples=["D018256"])
+    units: list[FoodUnit] = Field(
+        description="household units with their grams, the source's serving first or among them"
+    )
+
+
+class FoodList(BaseModel):
+    foods: list[Food] = Field(description="best match first")
+
+
+class Portion(BaseModel):
+    amount: float | None = Field(description="how many of the unit; null for a portion given in grams")
+    unit: str | None = Field(description="the unit's id; null for a portion given in grams")
+    name_ko: str | None
+    name_en: str | None
+    grams: float | None
+
+
+class FoodFacts(NutritionFacts):
+    id: str = Field(description="the catalogue id (class_id repeats it)")
+    portion: Portion
+
+
 class ErrorAnswer(BaseModel):
     error: str = Field(description="what is wrong, in Korean then English")
     kind: str = Field(
-        description="bad_photo, bad_parameter, unknown_model, unknown_dish, model_unavailable, too_large, "
-        "not_found, server_error"
+        description="bad_photo, bad_parameter, unknown_model, unknown_dish, unknown_food, model_unavailable, "
+        "too_large, not_found, server_error"
     )
 
 
 ERRORS = {
     status: {"model": ErrorAnswer, "description": why}
     for status, why in {
-        404: "unknown model or dish",
+        404: "unknown model, dish or food",
         413: "body over 10 MB",
         422: "not a usable photo, or a parameter out of range",
         503: "the model cannot be served now",
@@ -212,8 +251,10 @@ def save_upload(photo: UploadFile) -> str:
         return file.name
 
 
-def create_api(store: RunStore, table: nutrition.NutritionTable) -> FastAPI:
-    """The API as its own FastAPI app (routes() mounts it under /api/v1)."""
+def create_api(store: RunStore, table: nutrition.NutritionTable, foods: catalogue.Catalogue | None = None) -> FastAPI:
+    """The API as its own FastAPI app (routes() mounts it under /api/v1); `foods` defaults to
+    Catalogue.load()."""
+    foods = foods if foods is not None else catalogue.Catalogue.load()
     api = FastAPI(
         title="foodcls API",
         version="1",
@@ -371,9 +412,55 @@ def create_api(store: RunStore, table: nutrition.NutritionTable) -> FastAPI:
         except ValueError as error:
             raise ApiError(422, str(error), "bad_parameter") from None
 
+    @api.get("/foods", response_model=FoodList, responses=ERRORS, summary="Search the food catalogue")
+    def search_foods(
+        q: Annotated[
+            str,
+            Query(
+                description="Korean, English or initial consonants (ㄸㅂㅇ); spacing and small typos forgiven",
+                max_length=catalogue.MAX_QUERY,
+            ),
+        ] = "",
+        limit: Annotated[int, Query(description="how many foods", ge=1, le=catalogue.MAX_LIMIT)] = 10,
+        guess: Annotated[
+            list[str] | None,
+            Query(description="the model's guesses (class ids), ranked first with their look-alikes", max_length=5),
+        ] = None,
+    ) -> FoodList:
+        guesses = [g for g in guess or [] if len(g) <= 64]
+        try:
+            found = service.search_foods(foods=foods, query=q, limit=limit, guesses=guesses)
+        except ValueError as error:
+            raise ApiError(422, str(error), "bad_parameter") from None
+        return FoodList(foods=[Food(**food) for food in found])
+
+    @api.get(
+        "/foods/{food_id}",
+        response_model=FoodFacts,
+        responses=ERRORS,
+        summary="A catalogue food's nutrition facts for an amount of a household unit, or grams",
+    )
+    def food_facts(
+        food_id: str,
+        amount: Annotated[
+            float | None,
+            Query(description=f"how many of the unit, above 0, at most {catalogue.MAX_AMOUNT:g} (default 1)"),
+        ] = None,
+        unit: Annotated[
+            str | None, Query(description="a unit id from the food's units (default serving)", max_length=32)
+        ] = None,
+        grams: Annotated[float | None, Query(description=f"portion in grams, at most {nutrition.MAX_GRAMS:g}")] = None,
+    ) -> FoodFacts:
+        try:
+            return FoodFacts(**service.food_facts(foods=foods, food_id=food_id, amount=amount, unit=unit, grams=grams))
+        except service.UnknownFood as error:
+            raise ApiError(404, str(error), "unknown_food") from None
+        except ValueError as error:
+            raise ApiError(422, str(error), "bad_parameter") from None
+
     return api
 
 
-def routes(store: RunStore, table: nutrition.NutritionTable) -> list:
+def routes(store: RunStore, table: nutrition.NutritionTable, foods: catalogue.Catalogue | None = None) -> list:
     """The API mounted at /api/v1 behind the body limit: for `launch(app_kwargs={"routes": ...})`."""
-    return [Mount(PREFIX, app=BodyLimit(create_api(store, table)))]
+    return [Mount(PREFIX, app=BodyLimit(create_api(store, table, foods)))]

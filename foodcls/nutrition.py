@@ -77,6 +77,53 @@ def _read_csv(path: Path, key: str) -> dict[str, dict]:
         return {row[key]: row for row in csv.DictReader(f)}
 
 
+def read_mfds(mfds_csv: Path = MFDS_CSV) -> dict[str, dict]:
+    """The MFDS dish rows by food code (식품코드), as in the file."""
+    return _read_csv(mfds_csv, "식품코드")
+
+
+def read_fndds(usda_dir: Path = USDA_DIR) -> dict[str, dict]:
+    """The FNDDS foods' nutrient rows by 8-digit food code, as in the file."""
+    return _read_csv(usda_dir / "fndds_2021_2023_nutrient_values.csv", "Food code")
+
+
+def read_fndds_portions(usda_dir: Path = USDA_DIR) -> dict[str, list[dict]]:
+    """Every FNDDS household portion ("1 cup", "Quantity not specified", ...) by food code, in the
+    file's order (its Seq num order)."""
+    portions: dict[str, list[dict]] = {}
+    with open(usda_dir / "fndds_2021_2023_portions_weights.csv", newline="", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            portions.setdefault(row["Food code"], []).append(row)
+    return portions
+
+
+def default_portion_g(portions: list[dict]) -> float | None:
+    """A food's "Quantity not specified" weight in grams (USDA's default amount), None if it has none."""
+    weights = [float(p["Portion weight (g)"]) for p in portions if p["Portion description"] == QUANTITY_NOT_SPECIFIED]
+    return weights[0] if weights and weights[0] > 0 else None
+
+
+def mfds_values(found: dict) -> dict:
+    """An MFDS row as our columns: year, its own name, per-serving basis, 1회제공량 and the eight
+    nutrients as given (a 0 in sugars or cholesterol means "not analysed": None)."""
+    if found["내용량_단위"] != "g":
+        raise ValueError(f"MFDS {found['식품코드']} gives its serving in {found['내용량_단위']}, not grams")
+    row = {"year": found["연도"], "source_name": found["식품명"].strip(), "basis": "serving"}
+    row["serving_g"] = float(found["1회제공량"])
+    for column, mfds_column, *_ in NUTRIENT_COLUMNS:
+        value = _number(found[mfds_column])
+        row[column] = None if column in ZERO_MEANS_UNKNOWN and value == 0 else value
+    return row
+
+
+def fndds_values(found: dict) -> dict:
+    """An FNDDS food as our columns: year, its own name, per-100 g basis and the eight nutrients as given."""
+    row = {"year": FNDDS_YEAR, "source_name": found["Main food description"], "basis": "100g"}
+    for column, _, fndds_column, *_ in NUTRIENT_COLUMNS:
+        row[column] = _number(found[fndds_column])
+    return row
+
+
 def read_sources(path: Path = SOURCES_CSV) -> list[dict]:
     """The hand-reviewed mapping, checked for unknown sources/matches and duplicate class ids."""
     with open(path, newline="", encoding="utf-8") as f:
@@ -98,36 +145,21 @@ def read_sources(path: Path = SOURCES_CSV) -> list[dict]:
 
 def build_table(mfds_csv: Path = MFDS_CSV, usda_dir: Path = USDA_DIR, sources: Path = SOURCES_CSV) -> pd.DataFrame:
     """data/nutrition.csv's rows: every mapped dish with its cited source row's values, as given there."""
-    mfds = _read_csv(mfds_csv, "식품코드")
-    fndds = _read_csv(usda_dir / "fndds_2021_2023_nutrient_values.csv", "Food code")
+    mfds, fndds = read_mfds(mfds_csv), read_fndds(usda_dir)
     sr27 = _read_csv(usda_dir / "sr27_abbrev.csv", "NDB_No")
-    default_portion = {}
-    with open(usda_dir / "fndds_2021_2023_portions_weights.csv", newline="", encoding="utf-8") as f:
-        for row in csv.DictReader(f):
-            if row["Portion description"] == QUANTITY_NOT_SPECIFIED:
-                default_portion[row["Food code"]] = float(row["Portion weight (g)"])
+    portions = read_fndds_portions(usda_dir)
     rows = []
     for entry in read_sources(sources):
         code, source = entry["food_code"], entry["source"]
         row = {column: "" for column in COLUMNS} | {k: entry[k] for k in ("class_id", "name_ko", "name_en", "note")}
         row |= {"source": source, "match": entry["match"], "food_code": code}
         if source == MFDS:
-            found = mfds.get(code) or _missing(code, mfds_csv)
-            if found["내용량_단위"] != "g":
-                raise ValueError(f"MFDS {code} gives its serving in {found['내용량_단위']}, not grams")
-            row |= {"year": found["연도"], "source_name": found["식품명"].strip(), "basis": "serving"}
-            row["serving_g"] = float(found["1회제공량"])
-            for column, mfds_column, *_ in NUTRIENT_COLUMNS:
-                value = _number(found[mfds_column])
-                row[column] = None if column in ZERO_MEANS_UNKNOWN and value == 0 else value
+            row |= mfds_values(mfds.get(code) or _missing(code, mfds_csv))
         elif source == FNDDS:
-            found = fndds.get(code) or _missing(code, usda_dir)
-            if not default_portion.get(code):
+            row |= fndds_values(fndds.get(code) or _missing(code, usda_dir))
+            row["serving_g"] = default_portion_g(portions.get(code, []))
+            if not row["serving_g"]:
                 raise ValueError(f"FNDDS {code} has no '{QUANTITY_NOT_SPECIFIED}' portion in grams")
-            row |= {"year": FNDDS_YEAR, "source_name": found["Main food description"], "basis": "100g"}
-            row["serving_g"] = default_portion[code]
-            for column, _, fndds_column, *_ in NUTRIENT_COLUMNS:
-                row[column] = _number(found[fndds_column])
         elif source == SR27:
             found = sr27.get(code) or _missing(code, usda_dir)
             row |= {"year": SR27_YEAR, "source_name": found["Shrt_Desc"], "basis": "100g"}
@@ -153,8 +185,8 @@ class Dish:
 
     @property
     def label(self) -> str:
-        """'피자 · Pizza'."""
-        return f"{self.name_ko} · {self.name_en}"
+        """'피자 · Pizza'; the one name a catalogue food has in one language only."""
+        return " · ".join(name for name in (self.name_ko, self.name_en) if name)
 
 
 @dataclass(frozen=True)
@@ -214,21 +246,25 @@ def _normal(text: str) -> str:
     return "".join(ch for ch in text if not ch.isspace() and not unicodedata.combining(ch) and ch not in "·_-'")
 
 
+def parse_row(row: dict) -> dict:
+    """A stored row (data/nutrition.csv, data/catalogue.csv) with its numbers parsed, empty = None."""
+    row["serving_g"] = _number(row["serving_g"])
+    for column in NUTRIENT_NAMES:
+        row[column] = _number(row[column])
+    return row
+
+
 class NutritionTable:
     """The rows of data/nutrition.csv by class id (see the module docstring)."""
 
-    def __init__(self, rows: list[dict]):
-        self._rows = {row["class_id"]: row for row in rows}
+    def __init__(self, rows: list[dict], key: str = "class_id"):
+        """`key`: the column that names a row (the food catalogue's rows are keyed by "id")."""
+        self._rows = {row[key]: row for row in rows}
 
     @classmethod
-    def load(cls, path: Path | None = None) -> "NutritionTable":
+    def load(cls, path: Path | None = None, key: str = "class_id") -> "NutritionTable":
         with open(path or NUTRITION_CSV, newline="", encoding="utf-8") as f:
-            rows = list(csv.DictReader(f))
-        for row in rows:
-            row["serving_g"] = _number(row["serving_g"])
-            for column in NUTRIENT_NAMES:
-                row[column] = _number(row[column])
-        return cls(rows)
+            return cls([parse_row(row) for row in csv.DictReader(f)], key)
 
     def __contains__(self, class_id: str) -> bool:
         return class_id in self._rows
@@ -290,7 +326,7 @@ class NutritionTable:
             grams = servings * serving_g
         else:
             grams = float(grams)
-            servings = grams / serving_g
+            servings = grams / serving_g if serving_g else None  # a catalogue food may have no serving
         to_100g = 100 / serving_g if row["basis"] == "serving" else 1.0
         per_100g = {c: None if row[c] is None else row[c] * to_100g for c in NUTRIENT_NAMES}
         per_portion = {c: None if v is None else v * grams / 100 for c, v in per_100g.items()}
@@ -327,7 +363,8 @@ def facts_frame(facts: Facts) -> pd.DataFrame:
     portion = f"{facts.grams:,.0f} g"
     lines = [("제공량 Portion", portion, "100 g")]
     lines += [(label, shown(amount, unit), shown(per_100g, unit)) for label, unit, amount, per_100g in facts.lines()]
-    return pd.DataFrame(lines, columns=["영양소 Nutrient", f"{facts.servings:g} 인분 serving(s)", "100 g당 per 100 g"])
+    portion_column = "양 Portion" if facts.servings is None else f"{facts.servings:g} 인분 serving(s)"
+    return pd.DataFrame(lines, columns=["영양소 Nutrient", portion_column, "100 g당 per 100 g"])
 
 
 def main(argv=None) -> None:

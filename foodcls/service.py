@@ -13,7 +13,7 @@ from typing import BinaryIO
 
 from PIL import Image
 
-from foodcls import data, nutrition, predict, runs, texts, uploads
+from foodcls import catalogue, data, nutrition, predict, runs, texts, uploads
 from foodcls.store import RunStore
 
 # The lowest step at which, on the deployed model's validation split, at least 96% of the photos it
@@ -30,6 +30,10 @@ class PhotoError(ValueError):
 
 class UnknownDish(LookupError):
     """No dish with this class id in the nutrition table; the message says so, in Korean and English."""
+
+
+class UnknownFood(LookupError):
+    """No food with this id in the catalogue; the message says so (without the id), in Korean and English."""
 
 
 @dataclass(frozen=True)
@@ -207,3 +211,65 @@ def dish_facts(
     if not isinstance(class_id, str) or class_id not in table:
         raise UnknownDish(texts.both("no_such_dish", class_id=class_id))
     return facts_json(table.facts(class_id, grams=grams, servings=servings))
+
+
+# --- the food catalogue: search, facts in household units, look-alikes -------------------------
+
+
+def food_json(food: catalogue.Food) -> dict:
+    """A catalogue food as JSON types: id, names, source, code and household units with their grams."""
+    return {
+        "id": food.id,
+        "name_ko": food.name_ko,
+        "name_en": food.name_en,
+        "source": food.source,
+        "food_code": food.food_code,
+        "units": [{"unit": u.unit, "name_ko": u.name_ko, "name_en": u.name_en, "grams": u.grams} for u in food.units],
+    }
+
+
+def search_foods(*, foods: catalogue.Catalogue, query: str = "", limit: int = 10, guesses=()) -> list[dict]:
+    """Catalogue foods matching `query` (Korean, English, 초성, typos), best first, as `food_json`
+    gives them; the model's `guesses` (class ids) and their look-alikes rank first among matches.
+
+    ValueError (ko+en, never repeating the query) for a query over 100 characters or a limit outside 1-50."""
+    if not isinstance(query, str) or len(query) > catalogue.MAX_QUERY:
+        raise ValueError(texts.both("bad_query", limit=catalogue.MAX_QUERY))
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= catalogue.MAX_LIMIT:
+        raise ValueError(texts.both("bad_limit", limit=catalogue.MAX_LIMIT))
+    guesses = [g for g in guesses if isinstance(g, str)]
+    first = (*guesses, *(alike.food.id for alike in foods.lookalikes(guesses)))
+    return [food_json(food) for food in foods.search(query, limit, first=first)]
+
+
+def food_facts(
+    *, foods: catalogue.Catalogue, food_id: str, amount: float | None = None, unit: str | None = None,
+    grams: float | None = None,
+) -> dict:  # fmt: skip
+    """A catalogue food's nutrition for `amount` of one of its units (`unit`: "serving", "p1", ...,
+    default its serving) or for `grams`, as `facts_json` gives it, plus `id` and the `portion` used
+    (amount, unit and its names, grams; unit null for a portion in grams).
+
+    Raises UnknownFood, or ValueError (ko+en) for an unknown unit or a portion out of range."""
+    if food_id not in foods:
+        raise UnknownFood(texts.both("no_such_food"))
+    facts, chosen = foods.facts(food_id, amount=amount, unit=unit, grams=grams)
+    answer = facts_json(facts) | {"id": food_id}
+    answer["portion"] = {
+        "amount": None if chosen is None else float(1.0 if amount is None else amount),
+        "unit": None if chosen is None else chosen.unit,
+        "name_ko": None if chosen is None else chosen.name_ko,
+        "name_en": None if chosen is None else chosen.name_en,
+        "grams": answer["grams"],
+    }
+    return answer
+
+
+def lookalikes(*, foods: catalogue.Catalogue, class_ids) -> list[dict]:
+    """The Korean dishes that real photos of these model classes are taken for (data/lookalikes.csv),
+    as `food_json` gives them plus `lookalike_of` (the class id) and `reason`: what the page offers
+    beside the model's guesses."""
+    return [
+        food_json(alike.food) | {"lookalike_of": alike.class_id, "reason": alike.reason}
+        for alike in foods.lookalikes([c for c in class_ids if isinstance(c, str)])
+    ]

@@ -129,6 +129,12 @@ MESSAGES = {
     "your_choice": ("직접 고른 음식", "Your choice"),
     "model_said": ("모델의 답: {name} ({p:.0%})", "The model said: {name} ({p:.0%})"),
     "no_such_dish": ("모르는 음식입니다.", "Unknown dish id {class_id!r}: pick a dish from the list."),
+    "no_such_food": (
+        "음식 목록에 없는 id입니다.",
+        "Unknown food id: search the catalogue for one (/api/v1/foods?q=...).",
+    ),
+    "bad_query": ("검색어는 {limit}자 이하의 글자여야 합니다.", "The search text must be at most {limit} characters."),
+    "bad_limit": ("결과 수는 1에서 {limit} 사이여야 합니다.", "The number of results must be from 1 to {limit}."),
     "pick_dish": ("먼저 음식을 고르세요.", "Pick a dish first: take a photo or choose one from the list."),
     "details_line": (
         "모델 {name} · 가중치 출처 {source} · 추론 {ms:.0f} ms",
