@@ -1,80 +1,82 @@
-"""What the page needs of the foods a person can log: names, household units, facts for an amount
-of a unit, search. One place for it, so that the page and the log speak of a food by its id and a
-portion as (amount, unit) whatever table the food comes from.
+"""What the page and the log need of a food: names, household units, facts for an amount of a unit,
+search, look-alikes. One place for it, so that the page and the log speak of a food by its catalogue
+id and of a portion as (amount, unit), over foodcls.catalogue.
 
-Today the foods are the dishes of data/nutrition.csv (the model's classes and the mapped Korean
-dishes), each with two units: one serving of its source ("serving") and grams ("g").
+A food's units are its own (catalogue.Catalogue.units: 1인분, "1 cup", 1공기, ...) and grams ("g")
+for every food.
 """
 
-from dataclasses import dataclass
-
-from foodcls import nutrition, texts
+from foodcls import catalogue, nutrition, texts
+from foodcls.catalogue import Unit
 
 GRAMS = "g"
-SERVING = "serving"
-MAX_GRAMS = nutrition.MAX_GRAMS
+SERVING = catalogue.SERVING
+GRAM_UNIT = Unit(GRAMS, "g", "g", 1.0, "")
 
 
-@dataclass(frozen=True)
-class Unit:
-    unit: str  # "serving", "g", ...
-    name_ko: str
-    name_en: str
-    grams: float | None  # None: a serving of a dish without nutrition data
-
-    def name(self, lang: str) -> str:
-        return self.name_ko if lang == "ko" else self.name_en
+def unit_name(unit: Unit, lang: str) -> str:
+    return (unit.name_ko or unit.name_en) if lang == "ko" else (unit.name_en or unit.name_ko)
 
 
 class Foods:
-    def __init__(self, table: nutrition.NutritionTable):
-        self.table = table
+    def __init__(self, foods: catalogue.Catalogue):
+        self.catalogue = foods
 
     def __contains__(self, food_id) -> bool:
-        return isinstance(food_id, str) and food_id in self.table
+        return food_id in self.catalogue
 
     def name(self, food_id: str, lang: str) -> str:
         """The food's name in the person's language (the other one when it has none)."""
-        dish = self.table.dish(food_id)
-        return (dish.name_ko if lang == "ko" else dish.name_en) or dish.name_ko or dish.name_en or food_id
+        row = self.catalogue.row(food_id)
+        first, second = (row["name_ko"], row["name_en"]) if lang == "ko" else (row["name_en"], row["name_ko"])
+        return first or second or food_id
 
     def label(self, food_id: str) -> str:
         """The dish name line: '쌀국수 · Pho'."""
-        dish = self.table.dish(food_id)
-        return " · ".join(name for name in (dish.name_ko, dish.name_en) if name) or food_id
+        return self.catalogue.food(food_id).label or food_id
 
     def units(self, food_id: str) -> list[Unit]:
-        """The food's units, its source's serving first; grams always."""
-        serving_g = self.table.row(food_id)["serving_g"]
-        serving = Unit(SERVING, "1인분", "1 serving", serving_g)
-        return [serving, Unit(GRAMS, "g", "g", 1.0)] if serving_g else [serving]
+        """The food's own units, its source's serving first, then grams."""
+        return [*self.catalogue.units(food_id), GRAM_UNIT]
+
+    def default_portion(self, food_id: str) -> tuple[float, str]:
+        """(amount, unit) a newly chosen food starts with: one of its first unit, or 100 g."""
+        units = self.units(food_id)
+        return (1.0, units[0].unit) if units and units[0].unit != GRAMS else (100.0, GRAMS)
 
     def grams(self, food_id: str, amount, unit: str) -> float | None:
         """The grams of `amount` of `unit`; ValueError (ko+en) for an amount out of range or an unknown unit."""
+        if unit != GRAMS:
+            try:
+                count = float(amount)
+            except (TypeError, ValueError):
+                raise ValueError(texts.both("bad_amount")) from None
+            if not 0 < count <= catalogue.MAX_AMOUNT:  # also NaN
+                raise ValueError(texts.both("too_many", limit=catalogue.MAX_AMOUNT))
+            if unit not in [u.unit for u in self.units(food_id)]:
+                raise ValueError(texts.both("bad_amount"))
+            return self.catalogue.grams_of(food_id, count, unit)
         try:
-            amount = float(amount)
+            grams = float(amount)
         except (TypeError, ValueError):
             raise ValueError(texts.both("bad_amount")) from None
-        if not amount > 0:  # also NaN
+        if not grams > 0:  # also NaN
             raise ValueError(texts.both("bad_amount"))
-        chosen = next((u for u in self.units(food_id) if u.unit == unit), None)
-        if chosen is None:
-            raise ValueError(texts.both("bad_amount"))
-        grams = None if chosen.grams is None else amount * chosen.grams
-        if grams is not None and grams > MAX_GRAMS:
-            raise ValueError(texts.both("too_much", limit=MAX_GRAMS))
+        if grams > nutrition.MAX_GRAMS:
+            raise ValueError(texts.both("too_much", limit=nutrition.MAX_GRAMS))
         return grams
 
     def facts(self, food_id: str, amount=1.0, unit: str = SERVING) -> nutrition.Facts:
         """The food's facts for `amount` of `unit`: KeyError for an unknown food, ValueError (ko+en)
         for a bad portion."""
-        grams = self.grams(food_id, amount, unit)
-        if unit == SERVING:
-            return self.table.facts(food_id, servings=float(amount))
-        return self.table.facts(food_id, grams=grams)
+        if unit == GRAMS:
+            return self.catalogue.facts(food_id, grams=self.grams(food_id, amount, unit))[0]
+        return self.catalogue.facts(food_id, amount=amount, unit=unit)[0]
 
     def search(self, query: str, first: tuple[str, ...] = (), limit: int = 8) -> list[str]:
-        """The ids of the foods whose names match `query`, the ids in `first` ahead of the others."""
-        found = [dish.class_id for dish in self.table.search(query)]
-        order = {food_id: n for n, food_id in enumerate(first)}
-        return sorted(found, key=lambda food_id: order.get(food_id, len(order)))[:limit]
+        """The ids of the foods whose names match `query`, best first, the ids in `first` ahead."""
+        return [food.id for food in self.catalogue.search(query, limit, first=first)]
+
+    def lookalikes(self, class_ids, limit: int = 3) -> list[str]:
+        """The Korean dishes real photos of these classes are taken for (data/lookalikes.csv)."""
+        return [alike.food.id for alike in self.catalogue.lookalikes(class_ids)][:limit]

@@ -156,7 +156,7 @@ def portion_text(e: dict, dish: nutrition.Facts, catalogue: foods.Foods, lang: s
     if e["unit"] == foods.GRAMS:
         return grams
     unit = next((u for u in catalogue.units(e["food"]) if u.unit == e["unit"]), None)
-    name = unit.name(lang) if unit else e["unit"]
+    name = foods.unit_name(unit, lang) if unit else e["unit"]
     count = name if e["amount"] == 1 else f"{e['amount']:g} × {name}"
     return f"{count} ({grams})" if grams else count
 
@@ -253,7 +253,7 @@ def csv_text(entries: list[dict], catalogue: foods.Foods, lang: str) -> str:
         return "" if value is None or not math.isfinite(value) else f"{value:.2f}"
 
     for e, dish in zip(entries, dishes):
-        unit = next((u.name(lang) for u in catalogue.units(e["food"]) if u.unit == e["unit"]), e["unit"])
+        unit = next((foods.unit_name(u, lang) for u in catalogue.units(e["food"]) if u.unit == e["unit"]), e["unit"])
         source = dish.source if dish.has_data else "none"
         writer.writerow(
             [e["date"], e["time"], texts.text(e["slot"], lang), dish.dish.name_ko, dish.dish.name_en, e["food"]]

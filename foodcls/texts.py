@@ -153,6 +153,12 @@ MESSAGES = {
         "No food matches '{query}': try another name.",
     ),
     "bad_amount": ("양은 0보다 큰 숫자여야 합니다.", "The amount must be a number above 0."),
+    "too_many": ("양은 0보다 크고 {limit:g} 이하여야 합니다.", "The amount must be above 0 and at most {limit:g}."),
+    "lookalike": ("{name} (비슷해 보이는 한국 음식)", "{name} (a Korean look-alike)"),
+    "none_of_these": ("이 중에 없음: 이름으로 찾기", "None of these: search by name"),
+    "not_food": ("음식이 아님", "Not food"),
+    "none_note": ("위의 검색 칸에 음식 이름을 적어 주세요.", "Type the dish's name in the search box."),
+    "not_food_note": ("음식이 아니라서 기록할 것이 없습니다.", "Not food: nothing to log."),
     "too_much": ("양은 {limit:,.0f} g 이하여야 합니다.", "The portion must be at most {limit:,.0f} g."),
     # nutrition facts table
     "col_nutrient": ("영양소", "Nutrient"),

@@ -9,6 +9,7 @@ from functools import partial
 import gradio as gr
 import pandas as pd
 
+from foodcls import catalogue as food_catalogue
 from foodcls import curves, foods, meal, models, nutrition, runs, service, texts
 from foodcls.service import Classification, PhotoError
 from foodcls.store import ModelUnavailable, RunStore
@@ -146,6 +147,12 @@ SHOW_VERDICT = """
 """
 
 
+# 'None of these': the search box takes the focus (and comes into view).
+FOCUS_SEARCH = (
+    """(choice) => { if (choice === '_none') document.querySelector('#search textarea, #search input')?.focus(); }"""
+)
+
+
 def launch_options() -> dict:
     """What `launch()` needs for this page to look and read as designed (app.py and the tests)."""
     return {"i18n": I18N, "theme": THEME, "css": CSS, "js": PAGE_JS}
@@ -207,11 +214,30 @@ def headline(catalogue: foods.Foods, answer: dict | None, lang: str) -> str:
     return f"## {texts.text('unsure_headline', lang)}\n\n{texts.text('unsure_next', lang)}"
 
 
-def guess_choices(catalogue: foods.Foods, answer: dict | None, lang: str) -> list[tuple[str, str]]:
-    """The guesses as one list to tap: '쌀국수 · 62%'."""
+NONE_OF_THESE, NOT_FOOD = "_none", "_not_food"  # the two ways out of the guesses list
+
+
+def offered(catalogue: foods.Foods, answer: dict | None) -> list[str]:
+    """The foods the guesses list offers: the model's guesses, then their Korean look-alikes."""
     if not answer:
         return []
-    return [(texts.text("guess", lang, name=food_name(catalogue, c, lang), p=p), c) for c, p in answer["top"]]
+    guesses = [c for c, _ in answer["top"]]
+    return guesses + [f for f in catalogue.lookalikes(guesses) if f not in guesses]
+
+
+def guess_choices(catalogue: foods.Foods, answer: dict | None, lang: str) -> list[tuple[str, str]]:
+    """The guesses as one list to tap: '쌀국수 · 62%', the Korean look-alikes of the guesses
+    ('김밥 (a Korean look-alike)'), then 'none of these' and 'not food'."""
+    if not answer:
+        return []
+    probability = dict((c, p) for c, p in answer["top"])
+    choices = [
+        (texts.text("guess", lang, name=food_name(catalogue, c, lang), p=probability[c]), c)
+        if c in probability
+        else (texts.text("lookalike", lang, name=food_name(catalogue, c, lang)), c)
+        for c in offered(catalogue, answer)
+    ]
+    return choices + [(texts.text("none_of_these", lang), NONE_OF_THESE), (texts.text("not_food", lang), NOT_FOOD)]
 
 
 def details(answer: dict | None, lang: str) -> str:
@@ -226,7 +252,10 @@ def unit_choices(catalogue: foods.Foods, food_id: str | None, lang: str) -> list
     if food_id not in catalogue:
         return []
     return [
-        (u.name(lang) if u.unit == foods.GRAMS or u.grams is None else f"{u.name(lang)} ({u.grams:,.0f} g)", u.unit)
+        (
+            foods.unit_name(u, lang) if u.unit == foods.GRAMS else f"{foods.unit_name(u, lang)} ({u.grams:,.0f} g)",
+            u.unit,
+        )
         for u in catalogue.units(food_id)
     ]
 
@@ -310,6 +339,7 @@ def show_answer(catalogue: foods.Foods, answer: dict | None, cam, lang: str):
     """Everything the page shows for an answer (or for none: a cleared photo): headline, guesses,
     the search emptied, the chosen dish with one serving, heat map, details."""
     pick = first_pick(catalogue, answer)
+    amount, unit = catalogue.default_portion(pick) if pick else (None, None)
     return (
         answer,
         headline(catalogue, answer, lang),
@@ -317,13 +347,15 @@ def show_answer(catalogue: foods.Foods, answer: dict | None, cam, lang: str):
         "",
         gr.Radio(choices=[], value=None, visible=False),
         "",
-        *dish_view(catalogue, answer, pick, 1.0, foods.SERVING, lang),
+        *dish_view(catalogue, answer, pick, amount, unit, lang),
         gr.Image(value=cam, visible=cam is not None, alt_text=texts.text("heatmap_alt", lang)),
         details(answer, lang),
     )
 
 
-def classify_page(store: RunStore, catalogue: foods.Foods, payload, run, threshold, want_cam, lang):
+def classify_page(
+    store: RunStore, table: nutrition.NutritionTable, catalogue: foods.Foods, payload, run, threshold, want_cam, lang
+):
     """A photo (new or with changed settings) classified for the page; a cleared photo (the X, or
     switching between camera and upload) clears the answer instead of being an error."""
     if payload is None:
@@ -331,7 +363,7 @@ def classify_page(store: RunStore, catalogue: foods.Foods, payload, run, thresho
     path = payload.get("path") if isinstance(payload, dict) else payload
     try:
         photo = service.read_upload(path)
-        result = service.classify(store=store, table=catalogue.table, photo=photo, model_id=run, threshold=threshold)
+        result = service.classify(store=store, table=table, photo=photo, model_id=run, threshold=threshold)
         cam = None
         if want_cam:  # where the model looked for its best guess, named or not
             cam = service.heat_map(store=store, photo=photo, model_id=run, class_index=result.top_index)
@@ -344,14 +376,19 @@ def classify_page(store: RunStore, catalogue: foods.Foods, payload, run, thresho
 
 
 def choose(catalogue: foods.Foods, answer, food_id, lang):
-    """A tap on a guess or a search result: that food, one serving (the guesses keep their place)."""
+    """A tap on a guess or a search result: that food, one of its first unit (the guesses keep their
+    place). 'None of these' and 'not food' clear the dish and say what now."""
+    if food_id in (NONE_OF_THESE, NOT_FOOD):
+        *dish, _, _ = dish_view(catalogue, answer, None, None, None, lang)
+        note = texts.text("none_note" if food_id == NONE_OF_THESE else "not_food_note", lang)
+        return gr.skip(), None, *dish, note, gr.Dataframe(value=None, visible=False)
     if food_id not in catalogue:
         return (gr.skip(),) * 9
-    in_guesses = bool(answer) and food_id in [c for c, _ in answer["top"]]
+    in_guesses = food_id in offered(catalogue, answer)
     return (
         food_id if in_guesses else None,
         gr.skip() if in_guesses else food_id,
-        *dish_view(catalogue, answer, food_id, 1.0, foods.SERVING, lang),
+        *dish_view(catalogue, answer, food_id, *catalogue.default_portion(food_id), lang),
     )
 
 
@@ -390,15 +427,15 @@ def relabel(catalogue: foods.Foods, answer, food_id, amount, unit, lang):
     try:
         dish = dish_view(catalogue, answer, food_id, amount, unit, lang)
     except ValueError:
-        dish = dish_view(catalogue, answer, food_id, 1.0, foods.SERVING, lang)
-    in_guesses = bool(answer) and food_id in [c for c, _ in answer["top"]]
+        dish = dish_view(catalogue, answer, food_id, *catalogue.default_portion(food_id), lang)
+    in_guesses = food_id in offered(catalogue, answer)
     return (
         headline(catalogue, answer, lang),
         gr.Radio(choices=guess_choices(catalogue, answer, lang), value=food_id if in_guesses else None),
         *dish[2:],
         details(answer, lang),
         gr.Dropdown(choices=run_choices(lang)),
-        gr.Radio(choices=slot_choices(lang)),
+        gr.Dropdown(choices=slot_choices(lang)),
         gr.Image(alt_text=texts.text("photo_alt", lang)),
         gr.Image(alt_text=texts.text("heatmap_alt", lang)),
     )
@@ -509,7 +546,7 @@ def show_day(catalogue: foods.Foods, stored, day, lang, now):
     return log_view(catalogue, meal.clean(stored, catalogue, today, time), day, now, lang)
 
 
-def log_panel(demo: gr.Blocks, catalogue: foods.Foods, lang: gr.Radio, now: gr.Textbox, slot: gr.Radio) -> list:
+def log_panel(demo: gr.Blocks, catalogue: foods.Foods, lang: gr.Radio, now: gr.Textbox, slot: gr.Dropdown) -> list:
     """The log of this browser: a day's dishes and total against a goal, other days, add again,
     delete, clear with undo, CSV of the day. Returns what log_view fills (the log first)."""
     stored = gr.BrowserState(meal.empty(), storage_key="foodcls-log", secret=LOG_SECRET)
@@ -691,7 +728,14 @@ def calibrated_threshold(store: RunStore, run: str) -> float:
     return service.run_threshold(store.run_json(run, "config.json") or {})
 
 
-def classify_tab(demo: gr.Blocks, store: RunStore, catalogue: foods.Foods, lang: gr.Radio, now: gr.Textbox) -> None:
+def classify_tab(
+    demo: gr.Blocks,
+    store: RunStore,
+    table: nutrition.NutritionTable,
+    catalogue: foods.Foods,
+    lang: gr.Radio,
+    now: gr.Textbox,
+) -> None:
     """The photo first, the answer beside it (under it on a phone), the log below."""
     with gr.Row(equal_height=False):
         with gr.Column():
@@ -727,17 +771,25 @@ def classify_tab(demo: gr.Blocks, store: RunStore, catalogue: foods.Foods, lang:
         with gr.Column():
             verdict_box = gr.Markdown(elem_id="verdict")
             guesses = gr.Radio([], value=None, label=I18N("guesses"), visible=False, elem_id="guesses")
+            with gr.Row(equal_height=True):
+                amount = gr.Number(value=None, label=I18N("amount"), scale=1, min_width=90, elem_id="amount")
+                unit = gr.Dropdown([], value=None, label=I18N("unit"), scale=2, min_width=160, elem_id="unit")
+            grams_line = gr.Markdown(elem_id="grams")
+            with gr.Row(equal_height=True):
+                slot = gr.Dropdown(
+                    slot_choices(DEFAULT_LANGUAGE),
+                    value="lunch",
+                    label=I18N("slot"),
+                    scale=1,
+                    min_width=110,
+                    elem_id="slot",
+                )
+                add = gr.Button(I18N("add_to_meal"), variant="primary", scale=2, min_width=160, elem_id="add")
+            added = gr.Markdown(elem_id="added")
+            dish = gr.Markdown(elem_id="dish")
             search = gr.Textbox(label=I18N("search"), max_lines=1, elem_id="search")
             results = gr.Radio([], value=None, visible=False, show_label=False, elem_id="results")
             search_note = gr.Markdown(elem_id="search-note")
-            with gr.Row(equal_height=True):
-                amount = gr.Number(value=None, label=I18N("amount"), scale=1, elem_id="amount")
-                unit = gr.Dropdown([], value=None, label=I18N("unit"), scale=2, elem_id="unit")
-            grams_line = gr.Markdown(elem_id="grams")
-            slot = gr.Radio(slot_choices(DEFAULT_LANGUAGE), value="lunch", label=I18N("slot"), elem_id="slot")
-            add = gr.Button(I18N("add_to_meal"), variant="primary", elem_id="add")
-            added = gr.Markdown(elem_id="added")
-            dish = gr.Markdown(elem_id="dish")
             facts = gr.Dataframe(
                 label=I18N("nutrition"),
                 visible=False,
@@ -760,7 +812,7 @@ def classify_tab(demo: gr.Blocks, store: RunStore, catalogue: foods.Foods, lang:
     dish_outputs = [food, amount, unit, last_unit, grams_line, dish, facts]
     answer_outputs = [answer, verdict_box, guesses, search, results, search_note, *dish_outputs, cam, details_box]
     settings = [photo, run, threshold, want_cam, lang]
-    classify = partial(classify_page, store, catalogue)
+    classify = partial(classify_page, store, table, catalogue)
     new_photo = photo.input(classify, settings, answer_outputs, trigger_mode="always_last", preprocess=False, **private)
     new_photo.success(None, None, None, js=SHOW_VERDICT)
     run.change(classify, settings, answer_outputs, preprocess=False, **private)
@@ -769,7 +821,8 @@ def classify_tab(demo: gr.Blocks, store: RunStore, catalogue: foods.Foods, lang:
     run.change(partial(calibrated_threshold, store), run, threshold, **private)
 
     chosen = [guesses, results, *dish_outputs]
-    guesses.input(partial(choose, catalogue), [answer, guesses, lang], chosen, **private)
+    tapped = guesses.input(partial(choose, catalogue), [answer, guesses, lang], chosen, **private)
+    tapped.then(None, guesses, None, js=FOCUS_SEARCH)
     results.input(partial(choose, catalogue), [answer, results, lang], chosen, **private)
     portion = [answer, food, amount, unit, lang]
     gr.on(
@@ -811,7 +864,7 @@ def classify_tab(demo: gr.Blocks, store: RunStore, catalogue: foods.Foods, lang:
     )
     lang.change(partial(search_foods, catalogue), [answer, search, lang], [results, search_note], **private)
     demo.load(None, None, slot, js=SLOT_NOW)
-    legacy_api(store, catalogue.table, photo, run, threshold, want_cam)
+    legacy_api(store, table, photo, run, threshold, want_cam)
 
 
 def curves_tab_layout(demo: gr.Blocks, curves_data: CurvesData, lang: gr.Radio):
@@ -845,9 +898,14 @@ def curves_tab_layout(demo: gr.Blocks, curves_data: CurvesData, lang: gr.Radio):
     return [curve_plot, left_plot, right_plot, summary, explanation]
 
 
-def build_app(store: RunStore, nutrition_table: nutrition.NutritionTable) -> gr.Blocks:
+def build_app(
+    store: RunStore,
+    nutrition_table: nutrition.NutritionTable,
+    catalogue: food_catalogue.Catalogue | None = None,
+) -> gr.Blocks:
+    """The page; `catalogue` is the food catalogue the page searches (loaded here when not given)."""
     curves_data = CurvesData(store)
-    catalogue = foods.Foods(nutrition_table)
+    catalogue = foods.Foods(catalogue if catalogue is not None else food_catalogue.Catalogue.load())
     with gr.Blocks(title="foodcls") as demo:  # uploads are deleted by uploads.start_sweeper, not delete_cache
         with gr.Row(equal_height=True):
             with gr.Column(scale=3, min_width=240):
@@ -864,7 +922,7 @@ def build_app(store: RunStore, nutrition_table: nutrition.NutritionTable) -> gr.
         demo.load(None, None, lang, js=LOAD_LANGUAGE)
         lang.change(None, lang, None, js=SET_LANGUAGE)
         with gr.Tab(I18N("tab_classify")):
-            classify_tab(demo, store, catalogue, lang, now)
+            classify_tab(demo, store, nutrition_table, catalogue, lang, now)
         with gr.Tab(I18N("tab_curves")):
             curves_outputs = curves_tab_layout(demo, curves_data, lang)
         demo.load(partial(curves_tab, curves_data), None, curves_outputs, api_visibility="private")

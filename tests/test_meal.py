@@ -7,10 +7,10 @@ import io
 
 import pytest
 
-from foodcls import foods, meal, nutrition
+from foodcls import catalogue, foods, meal, nutrition
 
 TABLE = nutrition.NutritionTable.load()
-FOODS = foods.Foods(TABLE)
+FOODS = foods.Foods(catalogue.Catalogue.load())
 LUNCH = {"date": "2026-12-05", "time": "12:30", "slot": "lunch"}
 
 
@@ -51,7 +51,7 @@ def test_the_time_of_day_suggests_the_meal_slot():
 
 
 def test_totals_add_each_dish_for_its_portion_and_mark_missing_values():
-    log = logged(("pho", 1, "serving"), ("sushi", 150, "g"), ("takoyaki", 1, "serving"))
+    log = logged(("pho", 1, "serving"), ("sushi", 150, "g"), ("takoyaki", 100, "g"))
     sums, partial = meal.totals(meal.facts(log["entries"], FOODS))
     pho, sushi = TABLE.row("pho"), TABLE.row("sushi")
     assert sums["energy_kcal"] == pytest.approx(pho["energy_kcal"] + sushi["energy_kcal"] * 150 / sushi["serving_g"])

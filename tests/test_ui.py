@@ -11,7 +11,7 @@ from gradio_client.exceptions import AppError
 from helpers import dish_photo, save
 from PIL import Image
 
-from foodcls import foods, hub, meal, models, nutrition, runs, texts, ui, uploads
+from foodcls import catalogue, foods, hub, meal, models, nutrition, runs, texts, ui, uploads
 from foodcls.service import api_inputs
 from foodcls.store import RunStore
 
@@ -209,7 +209,7 @@ def test_the_browser_language_picks_korean_or_english(header, lang):
     assert texts.browser_language(header) == lang
 
 
-CATALOGUE = foods.Foods(TABLE)
+CATALOGUE = foods.Foods(catalogue.Catalogue.load())
 
 
 @pytest.fixture(scope="module")
@@ -220,7 +220,7 @@ def store(tiny_weights):
 def page_answer(store, dish, lang, threshold=0.0, cam=False):
     path = save(dish_photo(dish), uploads.own_upload_dir() / f"{dish}-{lang}.png")  # only uploads are read
     try:
-        return ui.classify_page(store, CATALOGUE, {"path": str(path)}, "shallownet", threshold, cam, lang)
+        return ui.classify_page(store, TABLE, CATALOGUE, {"path": str(path)}, "shallownet", threshold, cam, lang)
     finally:
         uploads.forget(path)
 
@@ -270,11 +270,20 @@ def test_the_page_answers_in_korean_without_english_sentences(store):
 def test_not_sure_says_what_to_do_next_once_and_lists_the_guesses_once(store):
     answer, headline, guesses, _, _, _, food, *_ = page_answer(store, "sushi", "en", threshold=1.0)
     assert headline == "## Not sure what this is\n\nTap the right dish below, or search for it by name."
-    assert len(guesses.choices) == 3 and guesses.value is None and food is None  # nothing chosen for the person
+    offered = [value for _, value in guesses.choices]
+    assert offered[:3] == ["sushi", "ramen", "bibimbap"] and guesses.value is None and food is None  # none chosen
+    assert offered[3:] == ["김밥", "김치찌개", "순두부찌개", ui.NONE_OF_THESE, ui.NOT_FOOD]  # look-alikes, two ways out
+    assert guesses.choices[3][0] == "Gimbap (a Korean look-alike)" and guesses.choices[-1][0] == "Not food"
+    *_, line, facts = ui.choose(CATALOGUE, answer, ui.NOT_FOOD, "en")
+    assert line == "Not food: nothing to log." and facts.visible is False
+    guess, result, food, *_, line, _ = ui.choose(CATALOGUE, answer, ui.NONE_OF_THESE, "ko")
+    assert food is None and line == "위의 검색 칸에 음식 이름을 적어 주세요."
+    guess, result, food, amount, unit, *_ = ui.choose(CATALOGUE, answer, "김밥", "ko")
+    assert guess == "김밥" and food == "김밥" and amount == 1.0 and unit.value == "serving"
 
 
 def test_a_cleared_photo_clears_the_answer_without_an_error(store):
-    answer, headline, guesses, *_ = ui.classify_page(store, CATALOGUE, None, "shallownet", 0.5, False, "ko")
+    answer, headline, guesses, *_ = ui.classify_page(store, TABLE, CATALOGUE, None, "shallownet", 0.5, False, "ko")
     assert answer is None and headline == "" and guesses.visible is False
 
 
@@ -297,9 +306,15 @@ def test_changing_the_unit_keeps_the_portion_and_a_bad_amount_is_refused(store):
         assert ui.weigh(CATALOGUE, answer, "pho", 9000, "g", "en") == (ui.gr.skip(),) * 3
 
 
-def test_search_says_clearly_when_nothing_matches():
+def test_search_finds_any_food_of_the_catalogue_and_says_clearly_when_nothing_matches():
     results, note = ui.search_foods(CATALOGUE, None, "쌀국", "ko")
     assert results.visible and results.choices[0] == ("쌀국수 · Pho", "pho") and note == ""
+    results, _ = ui.search_foods(CATALOGUE, None, "ㄸㅂㅇ", "ko")
+    assert results.choices[0][1] == "떡볶이"
+    results, _ = ui.search_foods(CATALOGUE, None, "bagel", "en")
+    assert results.choices[0][1].startswith("fndds:")
+    *_, amount, unit, _, grams, line, facts = ui.choose(CATALOGUE, None, results.choices[0][1], "en")
+    assert "1 regular (105 g)" in [label for label, _ in unit.choices] and "USDA FNDDS" in line
     results, note = ui.search_foods(CATALOGUE, None, "zzzz", "en")
     assert not results.visible and note == "No food matches 'zzzz': try another name."
 
