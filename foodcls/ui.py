@@ -12,7 +12,7 @@ import pandas as pd
 from foodcls import catalogue as food_catalogue
 from foodcls import curves, foods, meal, models, nutrition, runs, service, texts
 from foodcls.service import Classification, PhotoError
-from foodcls.store import ModelUnavailable, RunStore
+from foodcls.store import BUNDLED, ModelUnavailable, RunStore
 
 STUDY_NAMES = [models.MODEL_SPECS[run].name for run in models.STUDY_MODELS]
 PLAIN_NAME, SKIP_NAME = models.MODEL_SPECS["deepnet10"].name, models.MODEL_SPECS["skipcon_deepnet10"].name
@@ -164,7 +164,7 @@ def run_choices(lang: str) -> list[tuple[str, str]]:
     choices = []
     for run in runs.SERVED_RUNS:
         kind = "deployed_model" if run == runs.DEPLOYED_RUN else "study_model" if run in runs.STUDY_RUNS else None
-        title = runs.RUN_TITLES[run]
+        title = texts.text(f"run_{run}", lang) if f"run_{run}" in texts.MESSAGES else runs.RUN_TITLES[run]
         choices.append((f"{title} · {texts.text(kind, lang)}" if kind else title, run))
     return choices
 
@@ -244,7 +244,8 @@ def details(answer: dict | None, lang: str) -> str:
     """The advanced fold's text: model, where its weights came from, inference time."""
     if not answer:
         return ""
-    return texts.text("details_line", lang, name=answer["model"], source=answer["source"], ms=answer["ms"])
+    source = texts.text("bundled_weights", lang) if answer["source"] == BUNDLED else answer["source"]
+    return texts.text("details_line", lang, name=answer["model"], source=source, ms=answer["ms"])
 
 
 def unit_choices(catalogue: foods.Foods, food_id: str | None, lang: str) -> list[tuple[str, str]]:
