@@ -66,7 +66,8 @@ CSS = """
 footer a, footer button, .tab-container button.selected { color: var(--body-text-color) !important; }
 """
 # The language: saved in the browser, Gradio's own locale set to it (its i18n module's changeLocale,
-# found among the page's scripts), and the one text Gradio 6.31 has no key for rewritten.
+# found among the page's scripts), and what Gradio 6.31 has no key for (the webcam's prompt, the
+# photo's text alternative) rewritten by the page's script.
 SET_LANGUAGE = (
     """
 async (lang) => {
@@ -104,7 +105,8 @@ SLOT_NOW = f"""() => {{ const h = Number(({NOW})().slice(11, 13));
   return h >= 4 && h < 11 ? 'breakfast' : h >= 11 && h < 16 ? 'lunch' : h >= 16 && h < 22 ? 'dinner' : 'snack'; }}"""
 # Keyboard: Enter or Space on the photo's drop area opens the file chooser, as a click does (in
 # Gradio 6.31 the key's click does not reach the file input nested in that button).
-PAGE_JS = """
+PAGE_JS = (
+    """
 () => {
   window.foodclsKeys = true;
   document.addEventListener('keydown', (event) => {
@@ -114,11 +116,12 @@ PAGE_JS = """
     event.preventDefault();
     area.click();
   });
-  const webcam = WEBCAM;
+  const webcam = WEBCAM, photoAlt = PHOTO_ALT;
   window.foodclsRelabel = () => {
     const lang = window.foodclsLang || localStorage.getItem('foodcls-lang') || 'en';
     const photo = document.getElementById('photo');
     if (!photo) return;
+    for (const img of photo.querySelectorAll('img')) if (img.alt !== photoAlt[lang]) img.alt = photoAlt[lang];
     const walker = document.createTreeWalker(photo, NodeFilter.SHOW_TEXT);
     for (let node = walker.nextNode(); node; node = walker.nextNode()) {
       const text = node.nodeValue.trim();
@@ -129,17 +132,21 @@ PAGE_JS = """
   };
   new MutationObserver(() => window.foodclsRelabel()).observe(document.body, {childList: true, subtree: true});
 }
-""".replace("WEBCAM", texts.json_pair("webcam")).strip()
+""".replace("WEBCAM", texts.json_pair("webcam"))
+    .replace("PHOTO_ALT", texts.json_pair("photo_alt"))
+    .strip()
+)
 # After a result (not after a cleared photo) the headline comes into view and takes the focus.
 SHOW_VERDICT = """
 () => {
   const show = () => {
     const headline = document.querySelector('#verdict h2');
-    if (!headline) return;
+    const active = document.activeElement;  // the person may have moved on: leave them there
+    if (!headline || (active && active !== document.body && !active.closest('#photo, #verdict'))) return;
     const top = headline.getBoundingClientRect().top;
     if (top < 0 || top > window.innerHeight * 0.4) window.scrollTo({top: Math.floor(window.scrollY + top - 8)});
     headline.setAttribute('tabindex', '-1');
-    if (!headline.contains(document.activeElement)) headline.focus({preventScroll: true});
+    headline.focus({preventScroll: true});
   };
   requestAnimationFrame(show);
   setTimeout(show, 600);  // again once the photo's preview above it has loaded and moved it down
@@ -437,7 +444,6 @@ def relabel(catalogue: foods.Foods, answer, food_id, amount, unit, lang):
         details(answer, lang),
         gr.Dropdown(choices=run_choices(lang)),
         gr.Dropdown(choices=slot_choices(lang)),
-        gr.Image(alt_text=texts.text("photo_alt", lang)),
         gr.Image(alt_text=texts.text("heatmap_alt", lang)),
     )
 
@@ -481,12 +487,6 @@ def log_view(catalogue: foods.Foods, log: dict, day: str | None, now: str | None
         link,
         log["goal"],
     )
-
-
-def load_log(catalogue: foods.Foods, stored, lang, now):
-    """The page opens with this browser's log (checked: it may be old, edited or of the first version)."""
-    today, time = split_now(now)
-    return log_view(catalogue, meal.clean(stored, catalogue, today, time), today, now, lang)
 
 
 def add_to_log(catalogue: foods.Foods, stored, food_id, amount, unit, slot, lang, now):
@@ -543,6 +543,8 @@ def set_goal(catalogue: foods.Foods, stored, goal, day, lang, now):
 
 
 def show_day(catalogue: foods.Foods, stored, day, lang, now):
+    """A day of the log (today when none is chosen yet), checked: what a browser keeps may be old,
+    edited or of the first version."""
     today, time = split_now(now)
     return log_view(catalogue, meal.clean(stored, catalogue, today, time), day, now, lang)
 
@@ -569,7 +571,6 @@ def log_panel(demo: gr.Blocks, catalogue: foods.Foods, lang: gr.Radio, now: gr.T
     removed = gr.State([])
     view = [stored, day, summary, shown, pick, link, goal]
     quiet = {"api_visibility": "private", "show_progress": "hidden", "js": WITH_NOW}
-    demo.load(partial(load_log, catalogue), [stored, lang, now], view, **quiet)
     day.input(partial(show_day, catalogue), [stored, day, lang, now], view, **quiet)
     goal.submit(partial(set_goal, catalogue), [stored, goal, day, lang, now], view, **quiet)
     goal.blur(partial(set_goal, catalogue), [stored, goal, day, lang, now], view, **quiet)
@@ -577,9 +578,12 @@ def log_panel(demo: gr.Blocks, catalogue: foods.Foods, lang: gr.Radio, now: gr.T
     clear.click(partial(clear_day, catalogue), [stored, day, lang, now], [*view, removed, undo], **quiet)
     undo.click(partial(undo_clear, catalogue), [stored, removed, day, lang, now], [*view, removed, undo], **quiet)
     again.click(partial(add_again, catalogue), [stored, pick, slot, lang, now], view, **quiet)
+    # The page's language arrives from the browser once it has loaded (LOAD_LANGUAGE): that first
+    # change opens the log (checked, migrated), and each later one shows it in the new language.
     lang.change(partial(show_day, catalogue), [stored, day, lang, now], view, **quiet)
-    for event in (demo.load, lang.change):
-        event(partial(texts.text, "log_private"), lang, private_note, api_visibility="private", show_progress="hidden")
+    lang.change(
+        partial(texts.text, "log_private"), lang, private_note, api_visibility="private", show_progress="hidden"
+    )
     return view
 
 
@@ -860,7 +864,7 @@ def classify_tab(
     lang.change(
         partial(relabel, catalogue),
         [answer, food, amount, unit, lang],
-        [verdict_box, guesses, unit, last_unit, grams_line, dish, facts, details_box, run, slot, photo, cam],
+        [verdict_box, guesses, unit, last_unit, grams_line, dish, facts, details_box, run, slot, cam],
         **private,
     )
     lang.change(partial(search_foods, catalogue), [answer, search, lang], [results, search_note], **private)
@@ -868,11 +872,10 @@ def classify_tab(
     legacy_api(store, table, photo, run, threshold, want_cam)
 
 
-def curves_tab_layout(demo: gr.Blocks, curves_data: CurvesData, lang: gr.Radio):
+def curves_tab_layout(curves_data: CurvesData, lang: gr.Radio):
     """The curves tab's controls and plots, and their events; returns what the page load fills."""
     lesson = gr.Markdown(elem_id="lesson")
-    for event in (demo.load, lang.change):
-        event(partial(texts.text, "curves_lesson"), lang, lesson, api_visibility="private", show_progress="hidden")
+    lang.change(partial(texts.text, "curves_lesson"), lang, lesson, api_visibility="private", show_progress="hidden")
     with gr.Row():
         chosen = gr.CheckboxGroup(STUDY_NAMES, value=STUDY_NAMES, label=I18N("curve_models"))
         metric = gr.Radio(["accuracy", "loss"], value="accuracy", label=I18N("metric"))
@@ -914,7 +917,7 @@ def build_app(
             with gr.Column(scale=1, min_width=200):
                 lang = gr.Radio(
                     [("한국어", "ko"), ("English", "en")],
-                    value=DEFAULT_LANGUAGE,
+                    value=None,  # set from the browser once the page has loaded: a change, always
                     label=I18N("language"),
                     elem_id="lang",
                 )
@@ -925,7 +928,7 @@ def build_app(
         with gr.Tab(I18N("tab_classify")):
             classify_tab(demo, store, nutrition_table, catalogue, lang, now)
         with gr.Tab(I18N("tab_curves")):
-            curves_outputs = curves_tab_layout(demo, curves_data, lang)
+            curves_outputs = curves_tab_layout(curves_data, lang)
         demo.load(partial(curves_tab, curves_data), None, curves_outputs, api_visibility="private")
         gr.api(partial(curves_json, curves_data), api_name="curves")
     return demo
