@@ -9,9 +9,9 @@
 
 One request, one JSON answer: no Gradio queue, no session, no event stream. The request layer is the
 page's (service.read_upload, service.classify, uploads.forget). Every refusal is a 4xx whose body is
-`{"error": "<Korean> <English>", "kind": ...}`, never a traceback. A body over MAX_BODY_BYTES is
-refused with 413 before it is read: at once when its Content-Length says so, else as soon as the
-bytes received pass the limit.
+`{"error": ..., "kind": ...}` in the client's language (Korean when its Accept-Language puts Korean
+before English, else English), never a traceback and never what the client sent. The
+body limit (413 before the body is read) is guard.Guard's, in front of the whole app.
 
 app.py hands `routes(store, table, foods)` to Gradio's FastAPI app (launch's `app_kwargs`), so the page,
 Gradio's own API and this one share one server and one port, on a Hugging Face Space too.
@@ -30,12 +30,12 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Mount
 
-from foodcls import catalogue, nutrition, runs, service, texts, uploads
-from foodcls.store import ModelUnavailable, RunStore, UnknownRun
+from foodcls import catalogue, guard, nutrition, runs, service, texts, uploads
+from foodcls import store as store_module
+from foodcls.store import ModelLoading, ModelUnavailable, RunStore, UnknownRun
 
 PREFIX = "/api/v1"
-MAX_PHOTO_BYTES = 10 * 1024 * 1024  # as the page's uploads (app.py's max_file_size)
-MAX_BODY_BYTES = MAX_PHOTO_BYTES + 64 * 1024  # the photo, the other fields and the multipart framing
+MAX_PHOTO_BYTES = guard.MAX_PHOTO_BYTES
 CONCURRENT_REQUESTS = 4  # classifications at once, as the Gradio queue's concurrency limit
 log = logging.getLogger(__name__)
 
@@ -43,66 +43,13 @@ log = logging.getLogger(__name__)
 class ApiError(Exception):
     """A refusal: an HTTP status, a ko+en message and a kind a client can branch on."""
 
-    def __init__(self, status: int, message: str, kind: str):
+    def __init__(self, status: int, message: str, kind: str, headers: dict | None = None):
         super().__init__(message)
-        self.status, self.message, self.kind = status, message, kind
+        self.status, self.message, self.kind, self.headers = status, message, kind, headers
 
 
-class BodyTooLarge(StarletteHTTPException):
-    """Raised from `receive` once the body passes the limit (an HTTPException, so that FastAPI's form
-    parsing lets it through instead of answering 400)."""
-
-    def __init__(self):
-        super().__init__(413, "body too large")
-
-
-TOO_LARGE = (
-    f"요청이 너무 큽니다. The request is too large: send a photo of at most {MAX_PHOTO_BYTES // (1024 * 1024)} MB."
-)
-
-
-def error_response(status: int, message: str, kind: str) -> JSONResponse:
-    return JSONResponse({"error": message, "kind": kind}, status_code=status)
-
-
-class BodyLimit:
-    """ASGI wrapper: 413 for a body over `limit` bytes, before it is read whole.
-
-    A Content-Length over the limit is answered without reading any of the body; a body without one
-    (chunked) is counted as it arrives and refused as soon as it passes the limit. The server then
-    closes the connection rather than read the rest."""
-
-    def __init__(self, app, limit: int = MAX_BODY_BYTES):
-        self.app, self.limit = app, limit
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        length = dict(scope.get("headers") or []).get(b"content-length")
-        if length is not None and (not length.strip().isdigit() or int(length) > self.limit):
-            return await error_response(413, TOO_LARGE, "too_large")(scope, receive, send)
-        received, started = 0, False
-
-        async def counted_receive():
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.limit:
-                    raise BodyTooLarge()
-            return message
-
-        async def tracked_send(message):
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, counted_receive, tracked_send)
-        except BodyTooLarge:
-            if started:
-                raise
-            await error_response(413, TOO_LARGE, "too_large")(scope, receive, send)
+def error_response(status: int, message: str, kind: str, headers: dict | None = None) -> JSONResponse:
+    return JSONResponse({"error": message, "kind": kind}, status_code=status, headers=headers)
 
 
 # --- the answers, as the OpenAPI page shows them ------------------------------------------------
@@ -141,7 +88,7 @@ class NutritionFacts(BaseModel):
 
 
 class Timings(BaseModel):
-    wait: float = Field(description="ms waiting for a free slot (at most 4 classifications run at once)")
+    wait: float = Field(description="ms waiting for a free slot after decoding (at most 4 classifications at once)")
     decode: float = Field(description="ms reading and decoding the photo")
     inference: float = Field(description="ms in the model")
     total: float = Field(description="ms from the parsed request to the answer (the upload itself not counted)")
@@ -210,10 +157,10 @@ class FoodFacts(NutritionFacts):
 
 
 class ErrorAnswer(BaseModel):
-    error: str = Field(description="what is wrong, in Korean then English")
+    error: str = Field(description="what is wrong, in Korean or English as Accept-Language asks (default English)")
     kind: str = Field(
-        description="bad_photo, bad_parameter, unknown_model, unknown_dish, unknown_food, model_unavailable, "
-        "too_large, not_found, server_error"
+        description="bad_photo, bad_parameter, unknown_model, unknown_dish, unknown_food, model_loading, "
+        "model_unavailable, too_large, not_found, server_error"
     )
 
 
@@ -223,7 +170,7 @@ ERRORS = {
         404: "unknown model, dish or food",
         413: "body over 10 MB",
         422: "not a usable photo, or a parameter out of range",
-        503: "the model cannot be served now",
+        503: "the model cannot be served now, or is loading (then Retry-After says when to ask again)",
     }.items()
 }
 
@@ -242,7 +189,7 @@ def save_upload(photo: UploadFile) -> str:
             while chunk := photo.file.read(1 << 20):
                 copied += len(chunk)
                 if copied > MAX_PHOTO_BYTES:
-                    raise ApiError(413, TOO_LARGE, "too_large")
+                    raise ApiError(413, guard.TOO_LARGE["ko"] + " " + guard.TOO_LARGE["en"], "too_large")
                 file.write(chunk)
         except BaseException:
             file.close()
@@ -259,40 +206,46 @@ def create_api(store: RunStore, table: nutrition.NutritionTable, foods: catalogu
         title="foodcls API",
         version="1",
         description="Name the dish on a photo (top 3, Korean and English) with its reference nutrition facts. "
-        'Photos are deleted once answered. Errors are JSON: `{"error": "<Korean> <English>", "kind": ...}`.',
+        'Photos are deleted once answered. Errors are JSON: `{"error": ..., "kind": ...}`, in Korean or English '
+        "as the request's Accept-Language asks (default English).",
         docs_url="/docs",
         redoc_url=None,
         openapi_url="/openapi.json",
     )
     slots = threading.BoundedSemaphore(CONCURRENT_REQUESTS)
 
+    def in_their_language(request, message: str) -> str:
+        return texts.in_language(message, texts.browser_language(request.headers.get("accept-language")))
+
     @api.exception_handler(ApiError)
-    async def refused(_request, error: ApiError):
-        return error_response(error.status, error.message, error.kind)
+    async def refused(request, error: ApiError):
+        return error_response(error.status, in_their_language(request, error.message), error.kind, error.headers)
 
     @api.exception_handler(RequestValidationError)
-    async def invalid(_request, error: RequestValidationError):
+    async def invalid(request, error: RequestValidationError):
         # Names the fields and what they should be; never echoes what was sent.
         fields = sorted({".".join(str(part) for part in e["loc"][1:]) or str(e["loc"][0]) for e in error.errors()})
-        return error_response(
-            422,
-            f"요청 값이 올바르지 않습니다. Invalid request field(s): {', '.join(fields)} "
-            "(photo: a file; threshold, grams, servings: numbers).",
-            "bad_parameter",
+        message = (
+            f"요청 값이 올바르지 않습니다: {', '.join(fields)}. Invalid request field(s): {', '.join(fields)} "
+            "(photo: a file; threshold, grams, servings: numbers)."
         )
+        return error_response(422, in_their_language(request, message), "bad_parameter")
 
     @api.exception_handler(StarletteHTTPException)
-    async def http_error(_request, error: StarletteHTTPException):
+    async def http_error(request, error: StarletteHTTPException):
         if error.status_code == 413:
-            return error_response(413, TOO_LARGE, "too_large")
+            return error_response(413, str(error.detail), "too_large")
         if error.status_code == 404:
-            return error_response(404, "찾을 수 없습니다. Not found: see /api/v1/docs.", "not_found")
-        return error_response(error.status_code, f"요청을 처리할 수 없습니다. {error.detail}", "bad_request")
+            message = "찾을 수 없습니다. Not found: see /api/v1/docs."
+            return error_response(404, in_their_language(request, message), "not_found")
+        message = f"요청을 처리할 수 없습니다. The request cannot be handled ({error.status_code})."
+        return error_response(error.status_code, in_their_language(request, message), "bad_request")
 
     @api.exception_handler(Exception)
-    async def crashed(_request, error: Exception):
+    async def crashed(request, error: Exception):
         log.exception("API request failed")
-        return error_response(500, "서버 오류입니다. The server failed on this request.", "server_error")
+        message = "서버 오류입니다. The server failed on this request."
+        return error_response(500, in_their_language(request, message), "server_error")
 
     def check_model(model: str | None) -> str:
         try:
@@ -334,12 +287,12 @@ def create_api(store: RunStore, table: nutrition.NutritionTable, foods: catalogu
             raise ApiError(422, texts.both("no_photo"), "bad_photo")
         path = save_upload(photo)
         try:
-            waited = time.perf_counter()
+            store.classifier(run, store_module.REQUEST_WAIT_S)  # loads outside the slots, waits briefly
+            decoding = time.perf_counter()
+            image = service.read_upload(path)  # in the decode slots the page shares
+            decoded = time.perf_counter()
             with slots:
-                decoding = time.perf_counter()
-                image = service.read_upload(path)
-                decoded = time.perf_counter()
-                classifier, _ = store.classifier(run)
+                waited = time.perf_counter()
                 result = service.classify(
                     store=store,
                     table=table,
@@ -353,6 +306,8 @@ def create_api(store: RunStore, table: nutrition.NutritionTable, foods: catalogu
             raise ApiError(422, str(error), "bad_photo") from None
         except UnknownRun as error:
             raise ApiError(404, str(error), "unknown_model") from None
+        except ModelLoading as error:
+            raise ApiError(503, str(error), "model_loading", {"Retry-After": str(error.retry_after)}) from None
         except ModelUnavailable as error:
             raise ApiError(503, str(error), "model_unavailable") from None
         except ValueError as error:
@@ -368,7 +323,7 @@ def create_api(store: RunStore, table: nutrition.NutritionTable, foods: catalogu
             top=[DishScore(**vars(dish)) for dish in result.top],
             nutrition=facts_json(result.nutrition) if result.nutrition is not None else None,
             timings_ms=Timings(
-                wait=round((decoding - waited) * 1000, 2),
+                wait=round((waited - decoded) * 1000, 2),
                 decode=round((decoded - decoding) * 1000, 2),
                 inference=round(result.inference_ms, 2),
                 total=round((time.perf_counter() - started) * 1000, 2),
@@ -405,8 +360,7 @@ def create_api(store: RunStore, table: nutrition.NutritionTable, foods: catalogu
         ] = None,
     ) -> NutritionFacts:
         if dish_id not in table:
-            named = f" {dish_id}" if runs.CLASS_ID.match(dish_id) else ""
-            raise ApiError(404, f"음식을 알 수 없습니다. Unknown dish{named}: see /api/v1/dishes.", "unknown_dish")
+            raise ApiError(404, "음식을 알 수 없습니다. Unknown dish: see /api/v1/dishes.", "unknown_dish")
         try:
             return NutritionFacts(**service.dish_facts(table=table, class_id=dish_id, grams=grams, servings=servings))
         except ValueError as error:
@@ -462,5 +416,5 @@ def create_api(store: RunStore, table: nutrition.NutritionTable, foods: catalogu
 
 
 def routes(store: RunStore, table: nutrition.NutritionTable, foods: catalogue.Catalogue | None = None) -> list:
-    """The API mounted at /api/v1 behind the body limit: for `launch(app_kwargs={"routes": ...})`."""
-    return [Mount(PREFIX, app=BodyLimit(create_api(store, table, foods)))]
+    """The API mounted at /api/v1: for `launch(app_kwargs={"routes": ...})`, behind guard.Guard."""
+    return [Mount(PREFIX, app=create_api(store, table, foods))]

@@ -31,7 +31,7 @@ from pathlib import Path
 import torch
 from torch.nn import functional as F
 
-from foodcls import data, evaluate, predict, runs
+from foodcls import data, evaluate, predict, runs, serving
 
 MIN_PRECISION = 0.90  # of the photos of known dishes it names, at least this share right
 MAX_OUTSIDE_NAMED = 0.10  # of the photos of dishes it does not know, at most this share named
@@ -201,6 +201,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--data", type=Path, required=True, help="the run's training data (for its validation split)")
     parser.add_argument("--real", type=Path, required=True, help="real photos, one folder per class id")
     args = parser.parse_args(argv)
+    serving.keep_freed_memory()  # see evaluate.OFFLINE_BATCH
     result = calibrate(args.model, args.data, args.real)
     real, chosen = result["real"], next(r for r in result["real"]["curve"] if r["threshold"] == result["threshold"])
     print(f"serving {way_name(result)}; real photos of known dishes by way (top-1, named within the bounds):")

@@ -1,14 +1,19 @@
 """Class-folder image sets: decoded once into uint8 tensors, split without leaks, augmented on device.
 
 A data folder holds one sub-folder per class (the folder name is the class id) of photos in any
-common format. Bad files are skipped and reported, never fatal; a missing folder, an empty class or
-a class too small to split stops with an error that names it.
+common format, or, as AI-Hub's K-food set unpacks (`kfood/<category>/<dish>/Img_….jpg`), category
+folders of class folders. Class ids are the folder names in NFC (a Mac unpacks Hangul names NFD).
+A `crop_area.properties` beside photos gives each a box (`Img_…=x,y,w,h`) that is cut before
+resizing. Bad files and bad box lines are skipped and reported, never fatal; a missing folder, an
+empty class or a class too small to split stops with an error that names it.
 """
 
 import functools
 import hashlib
 import json
+import math
 import random
+import unicodedata
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -18,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pillow_heif
 import torch
-from PIL import Image, ImageOps, JpegImagePlugin
+from PIL import ExifTags, Image, JpegImagePlugin
 from torch.nn import functional as F
 
 pillow_heif.register_heif_opener()  # HEIC/HEIF (iPhone) photos open like JPEGs; Pillow reads AVIF itself
@@ -27,12 +32,11 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".heic", ".h
 SPLITS = ("train", "val", "test")
 SPLIT_FRACTIONS = {"val": 0.1, "test": 0.1}  # train gets the rest
 MAX_IMAGE_PIXELS = 60_000_000  # a 60 MP phone photo is fine; larger is refused as a possible bomb
-# Formats other than JPEG decode at full size (no reduced-scale decoding): a 16 MP PNG is 48 MB as RGB,
-# where one just under 60 MP cost +445 MB and ~5 s a request. 16 MP still takes a 12 MP camera photo.
-MAX_FULL_DECODE_PIXELS = 16_000_000
-# A phone's HEIC/AVIF photo has no reduced-scale decoding either, but iPhones take 24 MP by default:
-# their cap is the 48 MP of a phone's largest sensor (about 150 MB of RGB while it is decoded).
-MAX_PHONE_FORMAT_PIXELS = 48_000_000
+# What one decode may cost in memory at its peak. A baseline JPEG decodes at a reduced scale (draft),
+# so it costs little at any size; other formats decode whole, at decode_bytes_per_pixel, so their pixel
+# cap is this budget over that cost: 15 MP for HEIC (a 12 MP iPhone photo), 13 MP for AVIF, 7.8 MP for
+# WebP, 15 MP for an RGBA PNG, 31 MP for RGB. service.DECODE_SLOTS decodes run at once, app-wide.
+DECODE_BUDGET_BYTES = 120 * 1024 * 1024
 # Longest side over shortest side. Only the centre square is classified, so a photo that much wider
 # than tall shows the model 1/8 of itself; ordinary photos are under 2.4:1 (21:9), phone panoramas
 # mostly under 8:1. Beyond it the photo is refused: a 100000x8 strip is a memory probe, not a meal.
@@ -40,6 +44,8 @@ MAX_ASPECT_RATIO = 8
 # The decoders the app opens, by PIL format name (JPEG includes a phone's multi-picture MPO). Anything
 # else (TIFF, EPS, PSD, ...) is refused before its decoder runs.
 IMAGE_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "HEIF", "AVIF")
+# AI-Hub K-food's box file, one per dish folder: 'Img_000_0001=x,y,w,h' (pixels, photo name without extension)
+CROP_BOXES = "crop_area.properties"
 # JPEG chroma subsampling by Pillow's code (JpegImagePlugin.get_sampling), as Pillow's save takes it
 JPEG_SUBSAMPLINGS = {0: "4:4:4", 1: "4:2:2", 2: "4:2:0"}
 
@@ -60,16 +66,34 @@ class DataError(ValueError):
     """The data folder cannot be used as it is; the message says which folder or class and why."""
 
 
+def decode_bytes_per_pixel(image: Image.Image) -> float:
+    """Peak bytes per pixel of decoding `image` whole, read from its header (0: decoded at a reduced scale).
+
+    Measured on the dev VM (peak RSS growth over the pixels): a baseline JPEG decodes at the draft scale
+    (0); a progressive one keeps every DCT coefficient of the whole photo, 2 bytes each, whatever the
+    scale; HEIF 7.7 (libheif's planes and buffer, and Pillow's copy), AVIF 9.3, WebP 15.6 (an RGBA canvas
+    and two copies); others their pixels' bytes in Pillow (RGB takes 4), twice with alpha (the reduction premultiplies a copy)."""
+    if image.format in ("JPEG", "MPO"):
+        if not image.info.get("progressive"):
+            return 0.0
+        chroma = 0.0 if image.mode == "L" else {0: 2.0, 1: 1.0, 2: 0.5}.get(JpegImagePlugin.get_sampling(image), 2.0)
+        return 2.0 * (1.0 + chroma)
+    measured = {"HEIF": 8.0, "AVIF": 9.5, "WEBP": 16.0}
+    if image.format in measured:
+        return measured[image.format]
+    pixel_bytes = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2}.get(image.mode, 4)  # RGB is RGBX
+    return float(pixel_bytes * (2 if image.mode in ("RGBA", "LA", "PA") else 1))
+
+
 def _check_shape(image: Image.Image) -> None:
     """Refuse, from the header alone, what would cost too much memory or time to decode."""
     width, height = image.size
-    reducible = image.format in ("JPEG", "MPO")  # libjpeg decodes at 1/2, 1/4, 1/8 scale (draft)
-    phone = image.format in ("HEIF", "AVIF")
-    cap = MAX_IMAGE_PIXELS if reducible else MAX_PHONE_FORMAT_PIXELS if phone else MAX_FULL_DECODE_PIXELS
+    cost = decode_bytes_per_pixel(image)
+    cap = min(MAX_IMAGE_PIXELS, int(DECODE_BUDGET_BYTES / cost)) if cost else MAX_IMAGE_PIXELS
     if width * height > cap:
         raise ImageTooLarge(
-            f"사진이 너무 큽니다 ({width}x{height}). The photo is {width}x{height} pixels, over the "
-            f"{cap:,} pixel limit for {image.format}{'' if reducible else f' ({MAX_IMAGE_PIXELS:,} for a JPEG)'}."
+            f"사진이 너무 큽니다 ({width}x{height}, 최대 {cap / 1e6:.0f}MP). The photo is {width}x{height} "
+            f"pixels, over the {cap / 1e6:.0f} MP limit for this {image.format} photo: send a JPEG or a smaller photo."
         )
     if max(width, height) > MAX_ASPECT_RATIO * max(1, min(width, height)):
         raise ExtremeAspectRatio(
@@ -78,19 +102,43 @@ def _check_shape(image: Image.Image) -> None:
         )
 
 
-def open_rgb(source, min_side: int | None = None) -> Image.Image:
+def _orientation(image: Image.Image) -> int:
+    """The EXIF orientation (1 = upright), read from the header before the pixels are decoded."""
+    try:
+        return int(image.getexif().get(ExifTags.Base.Orientation, 1))
+    except (ValueError, TypeError, SyntaxError, OSError):
+        return 1
+
+
+def open_rgb(source, min_side: int | None = None, box: tuple[int, int, int, int] | None = None) -> Image.Image:
     """Open a photo as 8-bit RGB, upright per its EXIF orientation; first frame of an animation.
 
-    With `min_side`, a large JPEG is decoded at a reduced scale that still covers min_side pixels.
-    Refused before decoding (UnusableImage): formats outside IMAGE_FORMATS, more pixels than
-    MAX_IMAGE_PIXELS (JPEG) or MAX_FULL_DECODE_PIXELS (other formats), sides further apart than
-    MAX_ASPECT_RATIO.
+    With `min_side`, the photo is shrunk to no less than min_side pixels before any conversion: a large
+    JPEG decodes at a reduced scale (draft), other formats are reduced by a whole factor (box filter)
+    in their own mode right after decoding, so 16-bit, palette and alpha conversions work on the small
+    copy. Refused before decoding (UnusableImage): formats outside IMAGE_FORMATS, more pixels than the
+    decode budget allows for the format (decode_bytes_per_pixel), sides further apart than
+    MAX_ASPECT_RATIO. `box` (left, top, right, bottom, in the stored pixels, inside the photo: see
+    `clamp_box`) is cut out before the photo is turned upright; min_side then counts in the box.
     """
     image = Image.open(source, formats=IMAGE_FORMATS)
     _check_shape(image)
-    if min_side:
+    orientation = _orientation(image)
+    if min_side and box:
+        full = image.size
+        scale = min_side / min(box[2] - box[0], box[3] - box[1])
+        image.draft("RGB", (math.ceil(full[0] * scale), math.ceil(full[1] * scale)))
+        factor = (image.size[0] / full[0], image.size[1] / full[1])
+        box = (box[0] * factor[0], box[1] * factor[1], box[2] * factor[0], box[3] * factor[1])
+    elif min_side:
         image.draft("RGB", (min_side, min_side))
-    image = ImageOps.exif_transpose(image)
+    image.load()
+    if box:
+        image = image.crop(tuple(round(edge) for edge in box))
+    if min_side and (factor := min(image.size) // min_side) >= 2:
+        image = image.resize((image.width // factor, image.height // factor), Image.Resampling.BOX)
+    if orientation in _TRANSPOSES:
+        image = image.transpose(_TRANSPOSES[orientation])
     if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):  # 16-bit and float greyscale: rescale
         pixels = np.asarray(image, dtype=np.float32)
         span = max(float(pixels.max() - pixels.min()), 1e-6)
@@ -101,6 +149,18 @@ def open_rgb(source, min_side: int | None = None) -> Image.Image:
         background.paste(rgba, mask=rgba)  # an RGBA mask pastes through its alpha band
         return background
     return image.convert("RGB")
+
+
+# EXIF orientation -> the transpose that makes the photo upright (as ImageOps.exif_transpose does)
+_TRANSPOSES = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 
 
 def square_uint8(image: Image.Image, size: int) -> torch.Tensor:
@@ -209,62 +269,169 @@ class ImageSet:
         )
 
 
+def nfc(name: str) -> str:
+    """A file or folder name as one spelling: Hangul composed (NFC), however the archive was unpacked."""
+    return unicodedata.normalize("NFC", name)
+
+
+# What a Mac adds to an archive it makes: resource forks, as ._<name> files and a __MACOSX/ mirror tree
+MAC_METADATA_FOLDER, MAC_METADATA_PREFIX = "__MACOSX", "._"
+
+
+def _subfolders(folder: Path) -> list[Path]:
+    """The sub-folders, sorted by NFC name; hidden ones and a Mac archive's __MACOSX/ left out."""
+    found = (p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".") and p.name != MAC_METADATA_FOLDER)
+    return sorted(found, key=lambda p: nfc(p.name))
+
+
+def _is_photo(path: Path) -> bool:
+    """A file named as a photo, other than a Mac's ._<name> resource fork."""
+    return path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(MAC_METADATA_PREFIX)
+
+
+def _has_photo(folder: Path) -> bool:
+    return any(_is_photo(p) for p in folder.iterdir())
+
+
 def list_class_folders(root: Path) -> dict[str, list[Path]]:
-    """Every class folder with its image files, sorted; errors name a missing folder or empty class."""
+    """Every class with its image files, sorted by class id; errors name a missing folder or empty class.
+
+    See `class_folders` for which folders are the classes."""
+    return {name: files for name, (_, files) in class_folders(root).items()}
+
+
+def class_folders(root: Path) -> dict[str, tuple[Path, list[Path]]]:
+    """Every class id with its folder and image files (anywhere under it), sorted by class id.
+
+    The classes are the sub-folders of `root`, or, when none of them holds a photo of its own but
+    they hold folders (AI-Hub K-food: `<category>/<dish>/`), the folders inside them. Class ids are
+    folder names in NFC; two class folders of one name are an error.
+    """
     root = Path(root)
     if not root.is_dir():
         raise DataError(f"data folder not found: {root}")
-    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    folders = _subfolders(root)
     if not folders:
         raise DataError(f"no class sub-folders in {root}: expected one folder per class")
+    if not any(_has_photo(folder) for folder in folders) and any(_subfolders(folder) for folder in folders):
+        categories, folders = folders, []
+        for category in categories:
+            dishes = _subfolders(category)
+            if not dishes:
+                raise DataError(f"category folder has no class folders: {category}")
+            folders += dishes
     classes = {}
-    for folder in folders:
-        files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    for folder in sorted(folders, key=lambda p: nfc(p.name)):
+        name = nfc(folder.name)
+        if name in classes:
+            raise DataError(f"two class folders are named {name}: {classes[name][0]} and {folder}")
+        files = sorted(p for p in folder.rglob("*") if _is_photo(p))
         if not files:
             raise DataError(f"class folder has no images: {folder}")
-        classes[folder.name] = files
+        classes[name] = (folder, files)
     return classes
 
 
-def _decode(path: Path, size: int):
-    """(uint8 tensor, SHA-1) of one file, or (None, reason) when it cannot be used."""
+def read_crop_boxes(path: Path) -> tuple[dict[str, tuple[tuple[int, int, int, int], int]], list[tuple[str, str]]]:
+    """The boxes of a `crop_area.properties`: {photo name without extension, NFC and casefolded:
+    ((x, y, w, h), line number)}, and the lines that are not such a box, as (where, why)."""
+    boxes, bad = {}, []
+    for number, line in enumerate(path.read_bytes().decode("utf-8", errors="replace").splitlines(), 1):
+        line = line.strip()
+        if not line or line[0] in "#!":  # blank, or a comment in the .properties format
+            continue
+        name, _, value = line.partition("=")
+        try:
+            box = tuple(int(part) for part in value.split(","))
+            if not name.strip() or len(box) != 4 or box[2] <= 0 or box[3] <= 0:
+                raise ValueError
+        except ValueError:
+            bad.append((f"{path} line {number}", f"not a crop box 'Img_…=x,y,w,h': {line[:80]!r}"))
+            continue
+        stem = name.strip()
+        if Path(stem).suffix.lower() in IMAGE_SUFFIXES:
+            stem = Path(stem).stem
+        boxes[nfc(stem).casefold()] = (box, number)
+    return boxes, bad
+
+
+def clamp_box(box: tuple[int, int, int, int], size: tuple[int, int]) -> tuple[int, int, int, int] | None:
+    """An (x, y, w, h) box as (left, top, right, bottom) inside a photo of `size`; None when nothing
+    of it is inside."""
+    left, top = max(0, box[0]), max(0, box[1])
+    right, bottom = min(size[0], box[0] + box[2]), min(size[1], box[1] + box[3])
+    return (left, top, right, bottom) if right > left and bottom > top else None
+
+
+def _decode(path: Path, size: int, box=None):
+    """(uint8 tensor, SHA-1, note) of one file, cut to its (x, y, w, h) box when one is given, or
+    (None, reason, None) when it cannot be used; the note says why a box was not applied."""
     try:
         data = path.read_bytes()
         if not data:
-            return None, "empty file (0 bytes)"
-        return square_uint8(open_rgb(BytesIO(data), size), size), hashlib.sha1(data).hexdigest()
+            return None, "empty file (0 bytes)", None
+        note, inside = None, None
+        if box is not None:
+            with Image.open(BytesIO(data), formats=IMAGE_FORMATS) as header:
+                inside = clamp_box(box, header.size)
+                if inside is None:
+                    note = f"box {','.join(map(str, box))} lies outside the {header.width}x{header.height} photo"
+        image = open_rgb(BytesIO(data), size, box=inside)
+        return square_uint8(image, size), hashlib.sha1(data).hexdigest(), note
     except Exception as error:  # a bad photo must never stop a run: report it and go on
-        return None, f"{type(error).__name__}: {error}"
+        return None, f"{type(error).__name__}: {error}", None
+
+
+def _crop_boxes(folders: set[Path]) -> tuple[dict[Path, dict], list[tuple[str, str]]]:
+    """Each folder's boxes (`read_crop_boxes`) where it has a crop_area.properties, and every bad line."""
+    boxes, bad = {}, []
+    for folder in sorted(folders):
+        if (folder / CROP_BOXES).is_file():
+            boxes[folder], bad_lines = read_crop_boxes(folder / CROP_BOXES)
+            bad += bad_lines
+    return boxes, bad
 
 
 def load_image_set(root: Path, size: int, only: set[str] | None = None, classes: list[str] | None = None) -> ImageSet:
-    """Decode every photo under `root` to size x size once (threads, since PIL releases the GIL).
+    """Decode every photo under `root` to size x size once (threads, since PIL releases the GIL),
+    each cut to its crop_area.properties box where it has one (else whole).
 
     `only` keeps just those relative paths (a manifest's split); `classes` fixes the label order
-    (a trained model's), and a folder class the model does not know is an error.
+    (a trained model's), and a folder class the model does not know is an error. Relative paths are
+    'class/file' (NFC), whatever category folder the class sits in.
     """
     root = Path(root)
-    found = list_class_folders(root)
+    found = class_folders(root)
     if classes is None:
         classes = list(found)
     unknown = sorted(set(found) - set(classes))
     if unknown:
         raise DataError(f"classes the model does not know in {root}: {', '.join(unknown)}")
     jobs = [
-        (f"{name}/{path.relative_to(root / name).as_posix()}", path, classes.index(name))
-        for name, files in found.items()
+        (f"{name}/{nfc(path.relative_to(folder).as_posix())}", path, classes.index(name))
+        for name, (folder, files) in found.items()
         for path in files
     ]
     if only is not None:
         jobs = [job for job in jobs if job[0] in only]
+    boxes, skipped = _crop_boxes({job[1].parent for job in jobs})
+
+    def decode(job):
+        box, line = boxes.get(job[1].parent, {}).get(nfc(job[1].stem).casefold(), (None, None))
+        image, digest, note = _decode(job[1], size, box)
+        if note:  # the box lies outside its photo: the photo is used whole, the box's line is skipped
+            note = (f"{job[1].parent / CROP_BOXES} line {line}", f"{note} ({job[1].name}): photo used whole")
+        return image, digest, note
+
     with ThreadPoolExecutor(max_workers=4) as pool:
-        decoded = list(pool.map(lambda job: _decode(job[1], size), jobs))
+        decoded = list(pool.map(decode, jobs))
 
     kept = [(job, out) for job, out in zip(jobs, decoded) if out[0] is not None]
-    skipped = [(str(job[1]), out[1]) for job, out in zip(jobs, decoded) if out[0] is None]
+    skipped += [out[2] for out in decoded if out[2]]
+    skipped += [(str(job[1]), out[1]) for job, out in zip(jobs, decoded) if out[0] is None]
     if not kept:
         raise DataError(f"no readable images in {root}")
-    empty = sorted(set(name for name in found) - {classes[job[2]] for job, _ in kept})
+    empty = sorted(set(found) - {classes[job[2]] for job, _ in kept})
     if empty and only is None:
         raise DataError(f"class folders with no readable image: {', '.join(empty)}")
     return ImageSet(

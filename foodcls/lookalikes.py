@@ -7,7 +7,8 @@ The page offers the model's top 3 guesses and, beside them, the Korean dishes th
 lists for those guesses. Each photo's dish is the part of its file name before `__` (`tteokbokki__...`);
 data/korean_dev_labels.csv names the catalogue foods that count as that dish. Prints, as counts over
 the photos: the right dish among the top 3 alone (before) and among the top 3 and their look-alikes
-(after), how many look-alikes were offered, and each photo's offer with `--photos-detail`.
+(after), how many look-alikes were offered, and each photo's offer with `--photos-detail`; with
+`--known DIR` (class folders of the model's own dishes) also how many look-alikes those photos get.
 
 The look-alike table was written by looking at the deployed model's guesses for these very photos
 (realworld-dev is the development half), so "after" is optimistic: measure on the evaluation half
@@ -59,6 +60,13 @@ def measure(top_by_photo: dict[str, list[str]], catalogue: Catalogue, labels: di
     return report
 
 
+def side_cost(top_by_photo: dict[str, list[str]], catalogue: Catalogue) -> dict:
+    """What the table adds for photos of dishes the model knows: how many photos get look-alikes
+    beside their guesses, and how many look-alikes in all."""
+    offered = [len(offers(catalogue, top)) - len(top) for top in top_by_photo.values()]
+    return {"photos": len(offered), "with_lookalikes": sum(n > 0 for n in offered), "lookalikes_offered": sum(offered)}
+
+
 def top_guesses(run_dir: Path, photos: list[Path], k: int = service.TOP_K) -> dict[str, list[str]]:
     """The run's top-k class ids for each photo, read and classified as the app does."""
     classifier = predict.load_classifier(run_dir)
@@ -77,12 +85,22 @@ def main(argv=None) -> None:
     parser.add_argument("--photos", type=Path, required=True, help="a folder of photos named <dish>__....jpg")
     parser.add_argument("--labels", type=Path, default=DEV_LABELS_CSV)
     parser.add_argument("--photos-detail", action="store_true", help="print each photo's guesses and look-alikes")
+    parser.add_argument(
+        "--known", type=Path, help="also a folder of class folders of the model's own dishes: the look-alikes they get"
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
+    foods = Catalogue.load()
     photos = sorted(p for p in args.photos.iterdir() if p.suffix.lower() in PHOTO_SUFFIXES)
-    report = measure(top_guesses(args.model, photos), Catalogue.load(), read_labels(args.labels))
+    report = measure(top_guesses(args.model, photos), foods, read_labels(args.labels))
     if not args.photos_detail:
         report.pop("detail")
+    if args.known:
+        known = sorted(
+            p for folder in args.known.iterdir() if folder.is_dir() and not folder.name.startswith("_")
+            for p in folder.iterdir() if p.suffix.lower() in PHOTO_SUFFIXES
+        )  # fmt: skip
+        report["known_dishes"] = side_cost(top_guesses(args.model, known), foods)
     print(json.dumps(report, ensure_ascii=False, indent=1))
 
 

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from foodcls import data, evaluate, models, runs, train
+from foodcls import data, evaluate, models, runs, serving, train
 from foodcls.bench.per_model import count_macs
 
 L2_WEIGHTS = (1e-3, 1e-2, 3e-2, 1e-1, 3e-1)  # L2 on the probe's weights; the one best on validation is kept
@@ -119,6 +119,7 @@ def main(argv=None) -> list[dict]:
     parser.add_argument("--input-size", type=int, default=128)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
+    serving.keep_freed_memory()  # see evaluate.OFFLINE_BATCH
     torch.manual_seed(args.seed)
     config = runs.read_json(args.split_of / "config.json")
     splits = data.read_manifest(args.split_of / "split.json")["splits"]

@@ -6,6 +6,7 @@ The UI, the bench and the tests call `read_photo` and `classify` with keyword ar
 
 import math
 import os
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,10 @@ from foodcls.store import RunStore
 DEFAULT_THRESHOLD = 0.6
 TOP_K = 3
 MAX_PHOTO_SIDE = 256  # big JPEGs decode at a reduced scale, no smaller than this: models see at most 224 px
+# Photos decoded at once, app-wide: the page's queue and the JSON API share these, so decoding holds
+# at most DECODE_SLOTS x data.DECODE_BUDGET_BYTES however many requests arrive together (2 cores).
+DECODE_SLOTS = 2
+_decoding = threading.BoundedSemaphore(DECODE_SLOTS)
 
 
 class PhotoError(ValueError):
@@ -79,6 +84,7 @@ def read_upload(path) -> Image.Image:
         raise PhotoError(texts.both("no_photo"))
     try:
         with uploads.open_upload(path) as file:
+            uploads.unpin(path)  # opened: the sweeper may delete the name now, the open file stays readable
             return read_photo(file)
     except uploads.UploadRefused as error:
         raise PhotoError(str(error)) from None
@@ -97,8 +103,9 @@ def read_photo(source: str | Path | BinaryIO | None) -> Image.Image:
     elif os.fstat(source.fileno()).st_size == 0:
         raise PhotoError(texts.both("empty_file"))
     try:
-        photo = data.open_rgb(source, MAX_PHOTO_SIDE)
-    except (Image.DecompressionBombError, data.ImageTooLarge):
+        with _decoding:
+            photo = data.open_rgb(source, MAX_PHOTO_SIDE)
+    except Image.DecompressionBombError:
         raise PhotoError(texts.both("too_large")) from None
     except data.UnusableImage as error:
         raise PhotoError(str(error)) from None
@@ -131,16 +138,18 @@ def classify(
     threshold: float | None = None,
     servings: float | None = None,
     grams: float | None = None,
+    wait_s: float | None = None,
 ) -> Classification:
     """The top dishes of one photo by one model, and the nutrition of the best one when it is named,
     for `grams` or `servings` of it (default one serving of the source).
 
-    Raises store.ModelUnavailable when the model cannot be served from anywhere, ValueError (ko+en)
-    for a portion or threshold out of range."""
+    Raises store.ModelUnavailable when the model cannot be served from anywhere (ModelLoading when it
+    is still loading after `wait_s`: requests pass store.REQUEST_WAIT_S), ValueError (ko+en) for a
+    portion or threshold out of range."""
     nutrition.check_portion(grams, servings)
     if threshold is not None:
         check_threshold(threshold)
-    classifier, source = store.classifier(model_id)
+    classifier, source = store.classifier(model_id, wait_s)
     if threshold is None:
         threshold = run_threshold(classifier.config)
     started = time.perf_counter()
@@ -169,9 +178,11 @@ def classify(
     )
 
 
-def heat_map(*, store: RunStore, photo: Image.Image, model_id: str, class_index: int) -> Image.Image:
+def heat_map(
+    *, store: RunStore, photo: Image.Image, model_id: str, class_index: int, wait_s: float | None = None
+) -> Image.Image:
     """Where the model looked for one class: the photo with its Grad-CAM heat map (256 x 256)."""
-    classifier, _ = store.classifier(model_id)
+    classifier, _ = store.classifier(model_id, wait_s)
     return predict.grad_cam(classifier, photo, class_index)
 
 
@@ -209,7 +220,7 @@ def dish_facts(
     Raises UnknownDish for a class id not in the table, ValueError (ko+en) for a portion out of range."""
     nutrition.check_portion(grams, servings)
     if not isinstance(class_id, str) or class_id not in table:
-        raise UnknownDish(texts.both("no_such_dish", class_id=class_id))
+        raise UnknownDish(texts.both("no_such_dish"))
     return facts_json(table.facts(class_id, grams=grams, servings=servings))
 
 

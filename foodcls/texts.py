@@ -128,7 +128,7 @@ MESSAGES = {
     ),
     "your_choice": ("직접 고른 음식", "Your choice"),
     "model_said": ("모델의 답: {name} ({p:.0%})", "The model said: {name} ({p:.0%})"),
-    "no_such_dish": ("모르는 음식입니다.", "Unknown dish id {class_id!r}: pick a dish from the list."),
+    "no_such_dish": ("모르는 음식입니다.", "Unknown dish: pick a dish from the list."),
     "no_such_food": (
         "음식 목록에 없는 id입니다.",
         "Unknown food id: search the catalogue for one (/api/v1/foods?q=...).",
@@ -140,6 +140,15 @@ MESSAGES = {
         "모델 {name} · 가중치 출처 {source} · 추론 {ms:.0f} ms",
         "Model {name} · weights from {source} · inference {ms:.0f} ms",
     ),
+    "bad_request": (
+        "요청 값이 올바르지 않습니다. 사진을 다시 올려 주세요.",
+        "The request's values are not what this page sends: upload the photo again.",
+    ),
+    "unknown_model": ("모르는 모델입니다. 목록에서 모델을 고르세요.", "Unknown model: choose a model from the list."),
+    "model_loading": (
+        "모델을 불러오는 중입니다. 몇 초 뒤에 다시 시도해 주세요.",
+        "The model is loading: try again in a few seconds.",
+    ),
     "model_unavailable": (
         "이 모델을 지금 불러올 수 없습니다. 다른 모델을 골라 주세요.",
         "This model cannot be loaded right now: please choose another model.",
@@ -149,6 +158,7 @@ MESSAGES = {
     "bundled_weights": ("앱에 든 가중치 (weights/)", "bundled weights/"),
     "deployed_model": ("추천", "recommended"),
     "study_model": ("연구용, 식사 분류용 아님", "study model, not for meals"),
+    "own_run": ("내 모델 · {run}", "Your model · {run}"),
     "no_history": ("학습 기록 없음: {names}.", "No training history for: {names}."),
     "portion_grams": ("= {grams:,.0f} g", "= {grams:,.0f} g"),
     "no_match": (
@@ -226,6 +236,9 @@ MESSAGES = {
 }
 
 
+HANGUL = re.compile(r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7a3]")
+
+
 class Both(str):
     """A message in Korean then English, that remembers its two parts (for `in_language`)."""
 
@@ -250,9 +263,20 @@ def both(key: str, sep: str = " ", **values) -> Both:
 
 
 def in_language(message, lang: str) -> str:
-    """The part of a `both` message in `lang`; any other message as it is."""
+    """One language of a Korean-then-English message: a `both` message's own part, or for a plain string
+    (a `both` that lost its parts on the way, e.g. through an exception) the Korean part ends at the first
+    sentence end after its last Hangul letter. A message without Hangul is English."""
     parts = getattr(message, "parts", None)
-    return parts[lang if lang in parts else "en"] if parts else str(message)
+    if parts:
+        return parts[lang if lang in parts else "en"]
+    message = str(message)
+    hangul = [match.start() for match in HANGUL.finditer(message)]
+    if not hangul:
+        return message
+    ends = [found + 1 for mark in (". ", "? ", "! ") if (found := message.find(mark, hangul[-1])) >= 0]
+    if not ends:
+        return message
+    return message[: min(ends)].strip() if lang == "ko" else message[min(ends) :].strip()
 
 
 def json_pair(key: str) -> str:
@@ -274,6 +298,3 @@ def browser_language(accept_language: str | None) -> str:
         if primary in LANGUAGES:
             return primary
     return "en"
-
-
-HANGUL = re.compile(r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7a3]")

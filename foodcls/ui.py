@@ -12,7 +12,7 @@ import pandas as pd
 from foodcls import catalogue as food_catalogue
 from foodcls import curves, foods, meal, models, nutrition, runs, service, texts
 from foodcls.service import Classification, PhotoError
-from foodcls.store import BUNDLED, ModelUnavailable, RunStore
+from foodcls.store import BUNDLED, REQUEST_WAIT_S, ModelLoading, ModelUnavailable, RunStore, UnknownRun
 
 STUDY_NAMES = [models.MODEL_SPECS[run].name for run in models.STUDY_MODELS]
 PLAIN_NAME, SKIP_NAME = models.MODEL_SPECS["deepnet10"].name, models.MODEL_SPECS["skipcon_deepnet10"].name
@@ -165,15 +165,15 @@ def launch_options() -> dict:
     return {"i18n": I18N, "theme": THEME, "css": CSS, "js": PAGE_JS}
 
 
-def run_choices(lang: str) -> list[tuple[str, str]]:
+def run_choices(lang: str, own_runs=()) -> list[tuple[str, str]]:
     """(what the model dropdown shows, run id): the deployed model is recommended, the study models
-    are labelled as such."""
+    are labelled as such; `own_runs` (python app.py --run DIR) come last under their folder names."""
     choices = []
     for run in runs.SERVED_RUNS:
         kind = "deployed_model" if run == runs.DEPLOYED_RUN else "study_model" if run in runs.STUDY_RUNS else None
         title = texts.text(f"run_{run}", lang) if f"run_{run}" in texts.MESSAGES else runs.RUN_TITLES[run]
         choices.append((f"{title} · {texts.text(kind, lang)}" if kind else title, run))
-    return choices
+    return choices + [(texts.text("own_run", lang, run=run), run) for run in own_runs]
 
 
 def message(error: Exception, lang: str) -> str:
@@ -371,12 +371,20 @@ def classify_page(
     path = payload.get("path") if isinstance(payload, dict) else payload
     try:
         photo = service.read_upload(path)
-        result = service.classify(store=store, table=table, photo=photo, model_id=run, threshold=threshold)
+        result = service.classify(
+            store=store, table=table, photo=photo, model_id=run, threshold=threshold, wait_s=REQUEST_WAIT_S
+        )
         cam = None
         if want_cam:  # where the model looked for its best guess, named or not
-            cam = service.heat_map(store=store, photo=photo, model_id=run, class_index=result.top_index)
+            cam = service.heat_map(
+                store=store, photo=photo, model_id=run, class_index=result.top_index, wait_s=REQUEST_WAIT_S
+            )
     except (PhotoError, ValueError) as error:  # ValueError: a setting out of range
         raise gr.Error(message(error, lang), print_exception=False) from None
+    except UnknownRun:
+        raise gr.Error(texts.text("unknown_model", lang), print_exception=False) from None
+    except ModelLoading:
+        raise gr.Error(texts.text("model_loading", lang), print_exception=False) from None
     except ModelUnavailable as error:
         print(f"foodcls: {error}")  # the technical reason goes to the log, the person gets plain words
         raise gr.Error(texts.text("model_unavailable", lang), print_exception=False) from None
@@ -430,7 +438,7 @@ def change_unit(catalogue: foods.Foods, answer, food_id, amount, old_unit, unit,
     return amount, unit, *weigh(catalogue, answer, food_id, amount, unit, lang)
 
 
-def relabel(catalogue: foods.Foods, answer, food_id, amount, unit, lang):
+def relabel(catalogue: foods.Foods, own_runs, answer, food_id, amount, unit, lang):
     """Everything the answer shows, in a newly chosen language (the same answer and portion)."""
     try:
         dish = dish_view(catalogue, answer, food_id, amount, unit, lang)
@@ -442,7 +450,7 @@ def relabel(catalogue: foods.Foods, answer, food_id, amount, unit, lang):
         gr.Radio(choices=guess_choices(catalogue, answer, lang), value=food_id if in_guesses else None),
         *dish[2:],
         details(answer, lang),
-        gr.Dropdown(choices=run_choices(lang)),
+        gr.Dropdown(choices=run_choices(lang, own_runs)),
         gr.Dropdown(choices=slot_choices(lang)),
         gr.Image(alt_text=texts.text("heatmap_alt", lang)),
     )
@@ -626,13 +634,25 @@ def classify_api(store: RunStore, table: nutrition.NutritionTable, payload, run,
     try:
         photo = service.read_upload(path)
         result = service.classify(
-            store=store, table=table, photo=photo, model_id=run, threshold=threshold, servings=servings
+            store=store,
+            table=table,
+            photo=photo,
+            model_id=run,
+            threshold=threshold,
+            servings=servings,
+            wait_s=REQUEST_WAIT_S,
         )
         cam = None
         if want_cam and result.named:
-            cam = service.heat_map(store=store, photo=photo, model_id=run, class_index=result.top_index)
-    except (PhotoError, ValueError) as error:
+            cam = service.heat_map(
+                store=store, photo=photo, model_id=run, class_index=result.top_index, wait_s=REQUEST_WAIT_S
+            )
+    except (PhotoError, ValueError) as error:  # ValueError: a setting out of range
         raise gr.Error(str(error), print_exception=False) from None
+    except UnknownRun:
+        raise gr.Error(texts.both("unknown_model"), print_exception=False) from None
+    except ModelLoading:
+        raise gr.Error(texts.both("model_loading"), print_exception=False) from None
     except ModelUnavailable as error:
         print(f"foodcls: {error}")
         raise gr.Error(texts.both("model_unavailable"), print_exception=False) from None
@@ -756,7 +776,7 @@ def classify_tab(
             )
             with gr.Accordion(I18N("advanced"), open=False, elem_id="advanced"):
                 run = gr.Dropdown(
-                    run_choices(DEFAULT_LANGUAGE),
+                    run_choices(DEFAULT_LANGUAGE, sorted(store.extra)),
                     value=runs.DEPLOYED_RUN,
                     label=I18N("model"),
                     info=I18N("model_info"),
@@ -862,7 +882,7 @@ def classify_tab(
         **private,
     )
     lang.change(
-        partial(relabel, catalogue),
+        partial(relabel, catalogue, sorted(store.extra)),
         [answer, food, amount, unit, lang],
         [verdict_box, guesses, unit, last_unit, grams_line, dish, facts, details_box, run, slot, cam],
         **private,

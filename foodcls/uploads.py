@@ -9,7 +9,8 @@ keeps its uploads in `own_upload_dir()`, a private folder made once per process.
 `resolve_upload` refuses any path that does not resolve (symlinks and `..` followed) to a regular
 file inside those folders, with one message for missing and forbidden alike. `forget` deletes one
 upload once its request is answered; the sweeper deletes whatever is older than a short bound, so a
-photo is never kept for long even when a request dies. Gradio's own cache sweeper (Blocks
+photo is never kept for long even when a request dies, except that a photo a queued request names is
+pinned until that request opens it (`pin`, `unpin`), for MAX_PIN_S at most. Gradio's own cache sweeper (Blocks
 `delete_cache`) dies for good on its first sweep that overlaps an upload (it iterates a set the upload
 route adds to from another thread); this one walks the folders themselves and catches every error,
 per file and per sweep.
@@ -25,11 +26,17 @@ from pathlib import Path
 
 MAX_AGE_S = 60.0  # an upload older than this is deleted, answered or not
 SWEEP_EVERY_S = 10.0  # so no upload outlives MAX_AGE_S + SWEEP_EVERY_S (plus one sweep's time)
+# A photo a queued request names is pinned (kept past MAX_AGE_S) until that request opens it, for at
+# most this long: however long the queue, no upload outlives MAX_PIN_S + SWEEP_EVERY_S.
+MAX_PIN_S = 600.0
+MAX_PINS = 10_000  # pins held at once; beyond it the oldest go first
 _HASH_FOLDER = re.compile(r"^[0-9a-f]{64}$")  # Gradio's upload and cache folders: a sha256 hex digest
 _TEMP_PREFIX = "tmp"  # tempfile.NamedTemporaryFile's: Gradio's in-progress and aborted uploads
 
 _own_dir: Path | None = None
 _own_dir_lock = threading.Lock()
+_pins: dict[str, float] = {}  # real path -> time.monotonic() when the pin lapses
+_pins_lock = threading.Lock()
 
 
 class UploadRefused(ValueError):
@@ -139,12 +146,48 @@ def forget(path, allowed_roots=None) -> bool:
         real.unlink()
     except (UploadRefused, OSError):
         return False
+    unpin(real)
     if _HASH_FOLDER.match(real.parent.name):
         try:
             real.parent.rmdir()  # fails, harmlessly, when another file is in it
         except OSError:
             pass
     return True
+
+
+def pin(path) -> bool:
+    """Keep an upload past MAX_AGE_S for a request that names it and is still queued (guard.Guard pins
+    every upload a queued request names), until `unpin` or MAX_PIN_S. True when `path` is an upload."""
+    try:
+        real = str(resolve_upload(path))
+    except UploadRefused:
+        return False
+    with _pins_lock:
+        _pins.pop(real, None)
+        _pins[real] = time.monotonic() + MAX_PIN_S
+        while len(_pins) > MAX_PINS:
+            del _pins[next(iter(_pins))]
+    return True
+
+
+def unpin(path) -> None:
+    """The request has the photo open (or is done with it): the sweeper's usual bound applies again."""
+    try:
+        real = os.path.realpath(path)
+    except (TypeError, ValueError, OSError):
+        return
+    with _pins_lock:
+        _pins.pop(real, None)
+
+
+def _pinned(path: str) -> bool:
+    real = os.path.realpath(path)
+    with _pins_lock:
+        lapses = _pins.get(real)
+        if lapses is not None and lapses < time.monotonic():
+            del _pins[real]
+            return False
+        return lapses is not None
 
 
 def _age(entry: os.DirEntry, now: float) -> float:
@@ -172,7 +215,7 @@ def _sweep_folder(folder: str, max_age: float, now: float, errors: list) -> tupl
                         os.rmdir(entry.path)
                     else:
                         left += 1
-                elif _age(entry, now) > max_age:
+                elif _age(entry, now) > max_age and not _pinned(entry.path):
                     _remove(entry.path)
                     deleted += 1
                 else:

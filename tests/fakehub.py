@@ -18,6 +18,8 @@ class FakeHub:
     def __init__(self, repo_id: str, revision: str, folder: Path):
         self.repo_id, self.revision, self.folder = repo_id, revision, Path(folder)
         self.mode = "ok"  # "ok", "error500", "hang", "corrupt", "trickle"
+        self.corrupt_runs: set[str] = set()  # runs whose weights are corrupted whatever the mode
+        self.trickle_runs: set[str] = set()  # runs whose weights trickle whatever the mode
         self.closed = threading.Event()
         self.requests: list[tuple[str, str]] = []
         hub = self
@@ -68,14 +70,15 @@ class FakeHub:
             return
         content = path.read_bytes()
         etag = hashlib.sha256(content).hexdigest()
-        if self.mode == "corrupt" and path.suffix == ".safetensors":
+        if (self.mode == "corrupt" or path.parent.name in self.corrupt_runs) and path.suffix == ".safetensors":
             content = b"\xff" * 8 + content[8:]  # a broken safetensors header
         handler.send_response(200)
         handler.send_header("X-Repo-Commit", COMMIT)
         handler.send_header("ETag", f'"{etag}"')
         handler.send_header("Content-Length", str(len(content)))
         handler.end_headers()
-        if body and self.mode == "trickle" and path.suffix == ".safetensors":
+        trickle = self.mode == "trickle" or path.parent.name in self.trickle_runs
+        if body and trickle and path.suffix == ".safetensors":
             for byte in content:  # a byte every 0.2 s: no read ever times out, the file never ends
                 if self.closed.wait(0.2):
                     return

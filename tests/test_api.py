@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from helpers import dish_photo
 from test_decode_bounds import write_flat_png
 
-from foodcls import api, hub, nutrition, service, uploads
+from foodcls import api, guard, hub, nutrition, service, uploads
 from foodcls.launch import ROOT, serve_app
 from foodcls.store import RunStore
 
@@ -27,14 +27,20 @@ def png_bytes(image) -> bytes:
 @pytest.fixture(scope="module")
 def client(tiny_weights):
     store = RunStore(hub.WeightsSource(None, "unused", bundled=tiny_weights))
-    with TestClient(api.BodyLimit(api.create_api(store, TABLE)), raise_server_exceptions=False) as test_client:
+    with TestClient(
+        guard.Guard(api.create_api(store, TABLE), photo_routes=("/classify",)), raise_server_exceptions=False
+    ) as test_client:
         yield test_client
 
 
-def post(client, photo=None, filename="meal.png", **fields):
+def post(client, photo=None, filename="meal.png", headers=None, **fields):
     files = None if photo is None else {"photo": (filename, photo, "image/png")}
     data = {"model": "shallownet", "threshold": "0", **{k: str(v) for k, v in fields.items()}}
-    return client.post("/classify", files=files, data={k: v for k, v in data.items() if v != "None"})
+    return client.post("/classify", files=files, data={k: v for k, v in data.items() if v != "None"}, headers=headers)
+
+
+def has_hangul(text: str) -> bool:
+    return any("\uac00" <= ch <= "\ud7a3" for ch in text)
 
 
 def own_uploads() -> list:
@@ -92,20 +98,28 @@ BAD_REQUESTS = {
 
 
 @pytest.mark.parametrize("case", list(BAD_REQUESTS))
-def test_every_bad_request_gets_a_4xx_with_its_korean_and_english_message(client, case):
+def test_every_bad_request_gets_a_4xx_with_its_message_in_the_language_asked(client, case):
     fields, status, message = BAD_REQUESTS[case]
     fields = dict(fields)
     photo = fields.pop("photo", None if case in ("no photo", "a path as text") else png_bytes(dish_photo("ramen")))
-    if "data" in fields:
-        answer = client.post("/classify", data=fields["data"])
-    else:
-        answer = post(client, photo, **fields)
-    assert answer.status_code == status, answer.text
-    body = answer.json()
-    assert set(body) == {"error", "kind"} and message in body["error"]
-    assert any("\uac00" <= ch <= "\ud7a3" for ch in body["error"])  # Korean first, then English
-    assert "Traceback" not in answer.text and "/etc/passwd" not in answer.text
-    assert str(ROOT) not in answer.text and "../x" not in answer.text  # no paths, no echo of the odd id
+    answers = {}
+    for lang in ["en-US,en;q=0.9", "ko-KR,ko;q=0.9,en;q=0.8", None]:
+        headers = {"Accept-Language": lang} if lang else None
+        if "data" in fields:
+            answers[lang] = client.post("/classify", data=fields["data"], headers=headers)
+        else:
+            answers[lang] = post(client, photo, headers=headers, **fields)
+    english, korean, unasked = answers.values()
+    for answer in answers.values():
+        assert answer.status_code == status, answer.text
+        assert set(answer.json()) == {"error", "kind"}
+        assert "Traceback" not in answer.text and "/etc/passwd" not in answer.text
+        assert str(ROOT) not in answer.text and "../x" not in answer.text  # no paths, no echo of the odd id
+    assert message in english.json()["error"] and not has_hangul(english.json()["error"])
+    assert unasked.json() == english.json()  # English unless Korean is asked for
+    in_korean = korean.json()["error"]
+    assert has_hangul(in_korean) and message not in in_korean
+    assert not any(word in in_korean for word in ("the ", "must ", "photo ", "Invalid"))  # no English sentence
 
 
 def test_a_100000x8_png_is_refused_before_it_is_decoded(client, tmp_path):
@@ -180,40 +194,7 @@ def test_the_app_does_not_start_gradios_cache_sweeper(tiny_weights):
     assert "uploads.start_sweeper()" in (ROOT / "app.py").read_text()
 
 
-# --- the body limit, at the ASGI level and through `python app.py` ------------------------------
-
-
-async def _drive(limit, headers, chunks):
-    """Run BodyLimit over an app that reads the whole body; (status, chunks the client had to give)."""
-    given, sent = [], []
-
-    async def reader(scope, receive, send):
-        while (await receive()).get("more_body"):
-            pass
-        await send({"type": "http.response.start", "status": 200, "headers": []})
-        await send({"type": "http.response.body", "body": b"read"})
-
-    async def receive():
-        given.append(1)
-        chunk = chunks[len(given) - 1]
-        return {"type": "http.request", "body": chunk, "more_body": len(given) < len(chunks)}
-
-    async def send(message):
-        sent.append(message)
-
-    scope = {"type": "http", "method": "POST", "path": "/", "headers": headers}
-    await api.BodyLimit(reader, limit)(scope, receive, send)
-    return sent[0]["status"], len(given)
-
-
-def test_the_body_limit_refuses_before_reading_the_body_whole():
-    import asyncio
-
-    chunks = [b"x" * 1024] * 50  # 50 KB against a 10 KB limit
-    assert asyncio.run(_drive(10 * 1024, [(b"content-length", b"51200")], chunks)) == (413, 0)  # not one byte read
-    assert asyncio.run(_drive(10 * 1024, [], chunks)) == (413, 11)  # chunked: stops at the first byte over
-    assert asyncio.run(_drive(10 * 1024, [(b"content-length", b"-1")], chunks)) == (413, 0)
-    assert asyncio.run(_drive(100 * 1024, [(b"content-length", b"51200")], chunks)) == (200, 50)
+# --- through `python app.py` ------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,7 @@
 import pytest
 from fastapi.testclient import TestClient
 
-from foodcls import api, hub, nutrition
+from foodcls import api, guard, hub, nutrition
 from foodcls.catalogue import Catalogue
 from foodcls.launch import ROOT
 from foodcls.store import RunStore
@@ -14,7 +14,7 @@ FOODS = Catalogue.load()
 @pytest.fixture(scope="module")
 def client():
     store = RunStore(hub.WeightsSource(None, "unused", bundled=ROOT / "weights"))  # no model is loaded here
-    app = api.BodyLimit(api.create_api(store, nutrition.NutritionTable.load(), FOODS))
+    app = guard.Guard(api.create_api(store, nutrition.NutritionTable.load(), FOODS), photo_routes=("/classify",))
     with TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client
 
@@ -90,13 +90,18 @@ BAD = {
 @pytest.mark.parametrize("case", list(BAD))
 def test_every_bad_request_gets_a_json_4xx_that_does_not_repeat_it(client, case):
     path, params, status, message = BAD[case]
-    answer = client.get(path, params=params)
-    assert answer.status_code == status, answer.text
-    body = answer.json()
-    assert set(body) == {"error", "kind"} and message in body["error"]
-    assert any("\uac00" <= ch <= "\ud7a3" for ch in body["error"].replace("가" * 101, ""))
-    for sent in ("<script>", "<b>", "가" * 50, "lots", "many"):
-        assert sent not in answer.text
+    english = client.get(path, params=params)
+    korean = client.get(path, params=params, headers={"Accept-Language": "ko-KR,ko;q=0.9"})
+    for answer in (english, korean):
+        assert answer.status_code == status, answer.text
+        assert set(answer.json()) == {"error", "kind"}
+        for sent in ("<script>", "<b>", "가" * 50, "lots", "many"):
+            assert sent not in answer.text
+    assert message in english.json()["error"]
+    assert not any("\uac00" <= ch <= "\ud7a3" for ch in english.json()["error"])
+    in_korean = korean.json()["error"]
+    assert any("\uac00" <= ch <= "\ud7a3" for ch in in_korean)
+    assert not any(word in in_korean for word in ("Invalid", "Unknown", "must", "the ", "at most"))
 
 
 def test_the_openapi_schema_documents_the_food_calls(client):

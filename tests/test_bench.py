@@ -1,4 +1,9 @@
 import json
+import subprocess
+import sys
+
+import pytest
+import torch
 
 from foodcls import predict, runs
 from foodcls.bench import cli, per_model, report
@@ -60,3 +65,57 @@ def test_the_bench_leaves_prose_that_quotes_its_markers_alone():
     assert (
         report.replace_section(page, "bench", "new numbers") == prose + "<!-- bench -->\nnew numbers\n<!-- /bench -->\n"
     )
+
+
+def test_the_bench_asked_for_avx2_reruns_itself_with_onednn_and_aten_limited_to_it(monkeypatch, tmp_path):
+    for name in cli.ISA_LIMITS["avx2"]:
+        monkeypatch.delenv(name, raising=False)
+    started = []
+
+    def run(command, env):
+        started.append((command, env))
+        return subprocess.CompletedProcess(command, 3)
+
+    monkeypatch.setattr(cli.subprocess, "run", run)
+    with pytest.raises(SystemExit) as exit:
+        cli.main(["--isa", "avx2", "--quick", "--out", str(tmp_path)])
+    ((command, env),) = started
+    assert command[1:] == ["-m", "foodcls.bench", "--isa", "avx2", "--quick", "--out", str(tmp_path)]
+    assert env["ONEDNN_MAX_CPU_ISA"] == "AVX2" and env["ATEN_CPU_CAPABILITY"] == "avx2"
+    assert exit.value.code == 3  # the child's exit status is the bench's
+    assert not (tmp_path / "bench.json").exists()  # the parent measured nothing itself
+
+
+def test_a_bench_process_limited_to_avx2_records_it_and_writes_a_section_of_its_own(monkeypatch, tmp_path):
+    for name, value in cli.ISA_LIMITS["avx2"].items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(cli.subprocess, "run", lambda *a, **k: pytest.fail("a limited bench must not rerun itself"))
+    rows = [{"model": "ShallowNet", "device": "CPU", "train_images_per_s": 1000.0}]
+    monkeypatch.setattr(cli.training, "bench_training", lambda steps: rows)
+    doc = tmp_path / "performance.md"
+    doc.write_text("<!-- bench-training-only -->\nnative numbers\n<!-- /bench-training-only -->\n")
+    cli.main(["--isa", "avx2", "--training-only", "--out", str(tmp_path), "--doc", str(doc)])
+    machine = json.loads((tmp_path / "bench.json").read_text())["machine"]
+    assert machine["isa_limits"] == {"ONEDNN_MAX_CPU_ISA": "AVX2", "ATEN_CPU_CAPABILITY": "avx2"}
+    page = doc.read_text()
+    assert "native numbers" in page and "<!-- bench-training-only-avx2 -->" in page
+    assert "limited by ONEDNN_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2" in page
+
+
+def test_a_process_started_in_the_benchs_avx2_environment_runs_avx2_kernels_without_bfloat16():
+    code = "import json; from foodcls.bench.timing import host; print(json.dumps(host()))"
+    answer = subprocess.run(
+        [sys.executable, "-c", code], env=cli.limited_environment("avx2"), check=True, capture_output=True, text=True
+    )
+    machine = json.loads(answer.stdout)
+    assert machine["isa"] == "AVX2" and machine["bf16_native"] is False
+
+
+def test_the_ceilings_are_measured_only_for_the_dtypes_the_cpu_computes_natively(monkeypatch):
+    measured = []
+    monkeypatch.setattr(per_model, "matmul_ceiling", lambda dtype, size, repeats: measured.append(dtype) or 1.0)
+    monkeypatch.setattr(per_model.serving, "bf16_is_native", lambda: False)
+    assert all(set(c) == {"float32"} for c in per_model.matmul_ceilings(quick=True).values())
+    monkeypatch.setattr(per_model.serving, "bf16_is_native", lambda: True)
+    assert all(set(c) == {"float32", "bfloat16"} for c in per_model.matmul_ceilings(quick=True).values())
+    assert set(measured) == {torch.float32, torch.bfloat16}

@@ -56,7 +56,7 @@ def test_every_mfds_row_every_fndds_food_and_every_mapped_dish_is_in_it(shared):
     ids = set(FOODS.ids())
     assert {f"mfds:{code}" for code in mfds} <= ids and {f"fndds:{code}" for code in fndds} <= ids
     assert set(nutrition.NutritionTable.load().class_ids()) <= ids
-    assert len(FOODS) == 839 + 5431 + 132
+    assert len(FOODS) == 839 + 5431 + len(nutrition.NutritionTable.load().class_ids())
 
 
 def test_every_value_equals_its_source_row(shared):
@@ -315,6 +315,11 @@ def test_the_measure_counts_a_dish_offered_only_by_its_lookalike():
     report = lookalikes.measure(tops, FOODS, labels)
     assert (report["photos"], report["before"], report["after"], report["no_row"]) == (3, 0, 1, 1)
     assert report["detail"]["tteokbokki__a.jpg"]["right"] and not report["detail"]["gimbap__b.jpg"]["right"]
+
+
+def test_the_side_cost_counts_lookalikes_shown_for_known_dishes():
+    tops = {"a.jpg": ["pizza", "apple_pie", "waffles"], "b.jpg": ["apple_pie", "waffles", "churros"]}
+    assert lookalikes.side_cost(tops, FOODS) == {"photos": 2, "with_lookalikes": 1, "lookalikes_offered": 1}
 
 
 def test_every_dev_photo_dish_has_labels(shared):

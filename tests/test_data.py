@@ -1,12 +1,21 @@
 import io
+import unicodedata
 
 import numpy as np
 import pytest
 import torch
-from helpers import COLOURS, colour_photo, make_class_folder
+from helpers import (
+    COLOURS,
+    KFOOD_BACKGROUND,
+    KFOOD_DISHES,
+    colour_photo,
+    kfood_photo,
+    make_class_folder,
+    make_kfood_tree,
+)
 from PIL import Image
 
-from foodcls import data
+from foodcls import data, runs
 
 
 def test_every_supported_format_and_colour_mode_loads_as_rgb(tmp_path):
@@ -185,3 +194,80 @@ def test_stored_as_gives_a_square_the_colour_resolution_and_blocks_of_a_stored_p
     assert torch.equal(stored[0], expected)
     assert not torch.equal(stored, square)
     assert data.stored_as(square, None) is square
+
+
+# --- AI-Hub K-food as unpacked: kfood/<category>/<dish>/Img_….jpg -------------------------------
+
+
+def _kfood(tmp_path):
+    image_set = data.load_image_set(make_kfood_tree(tmp_path / "kfood"), 32)
+    return image_set, dict(zip(image_set.paths, image_set.images))
+
+
+def test_ai_hub_dish_folders_are_the_classes_named_in_nfc(tmp_path):
+    image_set, _ = _kfood(tmp_path)
+    dishes = sorted(dish for _, dish in KFOOD_DISHES)
+    assert image_set.classes == dishes == ["갈비구이", "김치찌개", "떡국_만두국"]
+    assert all(unicodedata.is_normalized("NFC", path) for path in image_set.paths)
+    assert "갈비구이/Img_000_0000.jpg" in image_set.paths
+    assert all(runs.CLASS_ID.match(name) for name in image_set.classes)
+
+
+def test_ai_hub_crop_boxes_cut_the_dish_out_of_the_photo(tmp_path):
+    _, images = _kfood(tmp_path)
+    dish, grey = torch.tensor(COLOURS["red"]), torch.tensor(KFOOD_BACKGROUND)
+
+    def share_of(colour, image):  # the share of pixels nearer to `colour` than to the other one
+        other = grey if colour is dish else dish
+        pixels = image.permute(1, 2, 0).reshape(-1, 3).float()
+        return ((pixels - colour).norm(dim=1) < (pixels - other).norm(dim=1)).float().mean().item()
+
+    assert share_of(dish, images["갈비구이/Img_000_0000.jpg"]) > 0.95  # cut to its box: all dish
+    assert share_of(dish, images["갈비구이/Img_000_0904.gif"]) > 0.95  # a GIF is a photo, cut as well
+    assert share_of(dish, images["갈비구이/Img_000_0901.jpg"]) > 0.95  # box partly outside: clamped
+    whole = data.square_uint8(kfood_photo(COLOURS["red"], 903), 32)
+    assert share_of(grey, images["갈비구이/Img_000_0903.jpg"]) > 0.5  # no box: used whole
+    assert share_of(grey, whole) > 0.5
+    assert share_of(grey, images["갈비구이/Img_000_0902.jpg"]) > 0.5  # box wholly outside: used whole
+
+
+def test_ai_hub_bad_box_lines_and_corrupt_photos_are_reported_never_fatal(tmp_path):
+    image_set, images = _kfood(tmp_path)
+    assert len(image_set.paths) == 3 * 8 + 4  # the corrupt .jpg is the one photo left out
+    assert not any(name.endswith((".txt", ".csv", ".properties")) for name in images)
+    report = data.report_skipped(image_set.skipped)
+    assert "crop_area.properties line 12" in report and "12,x,30" in report  # the malformed line
+    assert "crop_area.properties line 10" in report and "500,500,40,40 lies outside" in report
+    assert "Img_000_0905.jpg" in report and "3 file(s) skipped" in report
+    assert "bb_info" not in report and "org_url" not in report
+
+
+def test_what_a_mac_adds_to_an_archive_is_not_a_photo_or_a_class(tmp_path):
+    root = make_kfood_tree(tmp_path / "kfood", per_dish=3)
+    for folder in [*root.glob("*/*")]:
+        mirror = root / "__MACOSX" / folder.relative_to(root)
+        mirror.mkdir(parents=True)
+        (mirror / "._Img_000_0000.jpg").write_bytes(b"\x00\x05\x16\x07 resource fork")
+        (folder / "._Img_000_0000.jpg").write_bytes(b"\x00\x05\x16\x07 resource fork")
+    image_set = data.load_image_set(root, 32)
+    assert image_set.classes == sorted(dish for _, dish in KFOOD_DISHES)
+    assert not any("._" in path for path in image_set.paths) and "._" not in data.report_skipped(image_set.skipped)
+
+
+def test_two_dish_folders_of_one_name_are_an_error_naming_both(tmp_path):
+    root = make_kfood_tree(tmp_path / "kfood", per_dish=3)
+    twin = root / "찜" / unicodedata.normalize("NFD", "김치찌개")
+    twin.mkdir(parents=True)
+    colour_photo(COLOURS["green"], 5).save(twin / "Img_1.jpg")
+    with pytest.raises(data.DataError, match="two class folders are named 김치찌개"):
+        data.load_image_set(root, 32)
+
+
+def test_crop_box_lines_are_read_as_public_loaders_read_them(tmp_path):
+    path = tmp_path / data.CROP_BOXES
+    path.write_text("# comment\nImg_000_0001=1,2,3,4\nimg_000_0002.JPG = 5, 6, 7, 8\n\nImg_3=1,2,0,4\nnoequals\n")
+    boxes, bad = data.read_crop_boxes(path)
+    assert boxes == {"img_000_0001": ((1, 2, 3, 4), 2), "img_000_0002": ((5, 6, 7, 8), 3)}
+    assert [where.rsplit(" ", 1)[1] for where, _ in bad] == ["5", "6"]
+    assert data.clamp_box((-5, 10, 20, 100), (30, 40)) == (0, 10, 15, 40)
+    assert data.clamp_box((30, 0, 5, 5), (30, 40)) is None

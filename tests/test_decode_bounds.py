@@ -1,6 +1,6 @@
-"""Decoding a photo is bounded in memory for every shape: the probes of issue #15, each measured in a
-fresh process (peak RSS growth over the process's own baseline, read from /proc after resetting the
-peak with clear_refs), with a generous bound."""
+"""Decoding a photo is bounded in memory for every shape and format: the probes of issues #15 and #28,
+each measured in a fresh process (peak RSS growth over the process's own baseline, read from /proc
+after resetting the peak with clear_refs), with a generous bound."""
 
 import json
 import struct
@@ -18,6 +18,9 @@ ROOT = Path(__file__).resolve().parents[1]
 # Peak memory a request's decode may add, generously: a 16 MP PNG (the non-JPEG cap) decoded as RGB
 # is 48 MB and its conversions add a copy or two; the old code took 445 MB to 1.8 GB on these shapes.
 PEAK_BOUND_MB = 200
+# Issue #28's bound for one decode of a small file that claims many pixels: the decode budget
+# (data.DECODE_BUDGET_BYTES, 120 MiB) and the interpreter's own allocations while it runs.
+FORMAT_BOUND_MB = 150
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="needs Linux /proc")
 
@@ -134,3 +137,60 @@ def test_formats_outside_the_list_are_refused_before_their_decoder_runs(tmp_path
     Image.new("RGB", (64, 64), (1, 2, 3)).save(path)
     with pytest.raises(OSError):  # PIL's UnidentifiedImageError: TIFF is not one of data.IMAGE_FORMATS
         data.open_rgb(path, 256)
+
+
+def format_probes(tmp: Path) -> dict[str, Path]:
+    """Issue #28's tiny files that decode to hundreds of MB (refused now), and files of each format
+    just under its cap (decoded within the budget)."""
+    import numpy as np
+
+    files = {
+        "avif_48mp_1kb": (Image.new("RGB", (8000, 6000)), "avif", {"quality": 10, "speed": 10}),
+        "heic_48mp_11kb": (Image.new("RGB", (8000, 6000)), "heic", {"quality": 10}),
+        "jpeg_progressive_60mp": (Image.new("RGB", (7745, 7745)), "jpg", {"progressive": True, "subsampling": 0}),
+        "webp_lossless_16mp": (Image.new("RGB", (4000, 4000)), "webp", {"lossless": True}),
+        "png_rgba_16mp": (Image.new("RGBA", (4000, 4000), (1, 2, 3, 100)), "png", {}),
+        "avif_12mp": (Image.new("RGB", (4000, 3000)), "avif", {"quality": 10, "speed": 10}),
+        "heic_12mp": (Image.new("RGB", (4000, 3000)), "heic", {"quality": 10}),
+        "jpeg_progressive_24mp_420": (Image.new("RGB", (5600, 4200)), "jpg", {"progressive": True, "subsampling": 2}),
+        "webp_lossless_7mp": (Image.new("RGB", (3400, 2300)), "webp", {"lossless": True}),
+        "png_rgba_14mp": (Image.new("RGBA", (3800, 3800), (1, 2, 3, 100)), "png", {}),
+        "png_grey16_16mp": (Image.fromarray(np.full((4000, 4000), 1000, np.uint16)), "png", {}),
+        "png_palette_16mp": (Image.new("P", (4000, 4000)), "png", {"transparency": 0}),
+    }
+    paths = {}
+    for name, (image, suffix, options) in files.items():
+        paths[name] = tmp / f"{name}.{suffix}"
+        image.save(paths[name], **options)
+    return paths
+
+
+@pytest.fixture(scope="module")
+def format_files(tmp_path_factory) -> dict[str, Path]:
+    return format_probes(tmp_path_factory.mktemp("formats"))
+
+
+REFUSED = ["avif_48mp_1kb", "heic_48mp_11kb", "jpeg_progressive_60mp", "webp_lossless_16mp", "png_rgba_16mp"]
+DECODED = ["avif_12mp", "heic_12mp", "jpeg_progressive_24mp_420", "webp_lossless_7mp", "png_rgba_14mp"]
+
+
+@pytest.mark.parametrize("name", REFUSED + DECODED + ["png_grey16_16mp", "png_palette_16mp"])
+def test_each_format_decodes_within_the_budget_or_is_refused_from_its_header(name, format_files):
+    measured = decode_in_child(format_files[name])
+    assert measured["growth_mb"] <= FORMAT_BOUND_MB, measured
+    if name in REFUSED:
+        assert measured["outcome"].startswith("ImageTooLarge") and measured["seconds"] < 1, measured
+    else:
+        assert measured["outcome"] == "decoded", measured
+
+
+def test_a_16_bit_grey_png_is_rescaled_after_it_is_reduced(format_files):
+    assert decode_in_child(format_files["png_grey16_16mp"])["seconds"] < 1.5  # was 2.45 s at full size
+    photo = data.open_rgb(format_files["png_grey16_16mp"], 256)
+    assert min(photo.size) >= 256 and photo.width < 1000 and photo.mode == "RGB"
+
+
+def test_a_refused_format_says_its_limit_and_what_to_send_instead(format_files):
+    with pytest.raises(data.ImageTooLarge) as refused:
+        data.open_rgb(format_files["heic_48mp_11kb"], 256)
+    assert "MP limit" in str(refused.value) and "send a JPEG" in str(refused.value)

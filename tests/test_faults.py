@@ -1,10 +1,12 @@
 """`python app.py` against a fake Hub on 127.0.0.1 that works, fails or hangs: the app keeps serving."""
 
 import subprocess
+import time
 
 import pytest
 from fakehub import FakeHub
 from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
 from helpers import dish_photo
 
 from foodcls.launch import ROOT, serve_app
@@ -27,9 +29,16 @@ def classify_via_app(fake: FakeHub, tmp_path) -> str:
     photo = tmp_path / "meal.png"
     dish_photo("ramen").save(photo)
     with serve_app(env) as (url, _):
-        _, _, verdict, _, details = Client(url, verbose=False).predict(
-            handle_file(str(photo)), *api_inputs(model_id="shallownet", threshold=0.0), api_name="/classify"
-        )
+        client = Client(url, verbose=False)
+        for _ in range(30):  # a model still loading (a hanging Hub) answers "try again" at once
+            try:
+                _, _, verdict, _, details = client.predict(
+                    handle_file(str(photo)), *api_inputs(model_id="shallownet", threshold=0.0), api_name="/classify"
+                )
+                break
+            except AppError as error:
+                assert "try again in a few seconds" in str(error)
+                time.sleep(2)
     return verdict + "\n\n" + details
 
 

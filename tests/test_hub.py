@@ -87,7 +87,7 @@ def test_files_outside_the_manifest_or_with_odd_names_are_refused_without_a_requ
         assert store.classifier("shallownet")[1] == source.hub_label()
         with pytest.raises(ModelUnavailable):
             store.classifier("resnet18")  # not in the manifest: refused, but the Hub stays on for the rest
-        assert not store.hub_down
+        assert not store.hub_failed
         missing = hub.WeightsSource("foodcls/test", "v1", bundled=tiny_weights, endpoint=fake.url, manifest="nowhere")
         with pytest.raises(hub.HubFileRefused, match="manifest"):
             hub.hub_file(missing, "shallownet", "config.json")
@@ -177,4 +177,4 @@ def test_a_hub_config_that_fails_validation_falls_back_to_the_bundled_run(tiny_w
         )
         store = RunStore(source)
         _, label = store.classifier("shallownet")
-    assert label == BUNDLED and store.hub_down
+    assert label == BUNDLED and store.hub_failed == {"shallownet"}

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from helpers import KFOOD_DISHES, make_kfood_tree
 from PIL import Image
 
 from foodcls import data, evaluate, models, predict, runs, train
@@ -78,6 +79,21 @@ def test_evaluate_on_the_test_split_scores_only_held_out_files(tiny_folder, tmp_
     result = evaluate.evaluate_run(run, tiny_folder, split="test")
     assert result["n"] == 3
     assert result == {k: v for k, v in runs.read_json(run / "metrics.json").items()}
+
+
+def test_an_ai_hub_kfood_tree_trains_by_dish_with_its_boxes_and_reports_bad_lines(tmp_path, capsys):
+    tree = make_kfood_tree(tmp_path / "kfood")
+    out = tmp_path / "w"
+    train.main(["--data", str(tree), "--models", "shallownet", "--epochs", "1", "--batch-size", "8", "--out", str(out)])
+    printed = capsys.readouterr().out
+    run = out / "shallownet"
+    _, config = runs.load_run(run)  # the config passes the app's validation
+    assert config["classes"] == sorted(dish for _, dish in KFOOD_DISHES)  # the dish folders, in NFC
+    splits = runs.read_json(run / "split.json")["splits"]
+    assert sum(len(paths) for paths in splits.values()) == 3 * 8 + 4
+    assert all(path.split("/")[0] in config["classes"] for paths in splits.values() for path in paths)
+    assert "crop_area.properties line 12" in printed and "Img_000_0905.jpg" in printed
+    assert evaluate.evaluate_run(run, tree, split="test") == runs.read_json(run / "metrics.json")
 
 
 def test_score_counts_top1_top3_and_confusion():

@@ -177,7 +177,10 @@ def test_nutrition_api_gives_a_dish_by_id_for_grams_or_servings(client):
         one["per_portion"]["energy_kcal"] / 2
     )
     assert client.predict("pho", None, 2, api_name="/nutrition")["grams"] == 1200
-    for args, message in [(("pizzza",), "Unknown dish id"), (("pho", 9000, None), "at most 5000 g")]:
+    for args, message in [
+        (("pizzza",), "^모르는 음식입니다. Unknown dish: pick"),
+        (("pho", 9000, None), "at most 5000 g"),
+    ]:
         with pytest.raises(AppError, match=message):
             client.predict(*args, api_name="/nutrition")
     assert client.predict("ramen", api_name="/nutrition")["per_portion"]["energy_kcal"] == 450.0  # still serving
@@ -203,7 +206,14 @@ def test_a_message_made_in_both_languages_shows_in_one():
 
 @pytest.mark.parametrize(
     "header, lang",
-    [("ko-KR,ko;q=0.9,en;q=0.8", "ko"), ("en-US", "en"), ("fr-FR,ko;q=0.5", "ko"), ("de", "en"), (None, "en")],
+    [
+        ("ko-KR,ko;q=0.9,en;q=0.8", "ko"),
+        ("en-US,ko;q=0.5", "en"),
+        ("fr-FR,ko;q=0.5", "ko"),
+        ("de", "en"),
+        ("", "en"),
+        (None, "en"),
+    ],
 )
 def test_the_browser_language_picks_korean_or_english(header, lang):
     assert texts.browser_language(header) == lang
@@ -322,7 +332,7 @@ def test_search_finds_any_food_of_the_catalogue_and_says_clearly_when_nothing_ma
 def test_switching_language_relabels_the_answer(store):
     answer, *_ = page_answer(store, "ramen", "en")
     headline, guesses, unit, _, grams, line, facts, about, *_ = ui.relabel(
-        CATALOGUE, answer, "ramen", 1.0, "serving", "ko"
+        CATALOGUE, [], answer, "ramen", 1.0, "serving", "ko"
     )
     assert headline.endswith("확신도 " + headline.rsplit(" ", 1)[-1]) and guesses.choices[0][0].startswith("라멘 · ")
     assert unit.choices[0][0] == "1인분 (550 g)" and facts.value["headers"][0] == "영양소"
@@ -370,3 +380,8 @@ def test_study_models_are_labelled_and_the_deployed_model_recommended():
     assert "recommended" in labels[runs.DEPLOYED_RUN] and "101" in labels[runs.DEPLOYED_RUN]
     assert all("study model" in labels[run] for run in models.STUDY_MODELS)
     assert "추천" in dict((run, label) for label, run in ui.run_choices("ko"))[runs.DEPLOYED_RUN]
+
+
+def test_a_run_of_ones_own_is_offered_last_under_its_folder_name():
+    choices = ui.run_choices("ko", ["kfood150"])
+    assert choices[-1] == ("내 모델 · kfood150", "kfood150") and len(choices) == len(runs.SERVED_RUNS) + 1

@@ -7,7 +7,7 @@ from pathlib import Path
 
 def markdown(result: dict) -> str:
     machine = result["machine"]
-    measured = f"Measured on {machine['cpu']}, {machine['cores']} cores, torch {machine['torch']}."
+    measured = f"Measured on {machine['cpu']}, {machine['cores']} cores, torch {machine['torch']}{isa_note(machine)}."
     if "models" not in result:
         return "\n".join([measured, *training_table(result["training"])]) + "\n"
     lines = [
@@ -39,6 +39,16 @@ def markdown(result: dict) -> str:
             f"Cold start: first classify after {c['first_classify_s']} s vs bare `import torch, gradio` {c['bare_import_s']} s ({c['ratio']}x)."
         )
     return "\n".join(lines + training_table(result["training"])) + "\n"
+
+
+def isa_note(machine: dict) -> str:
+    """How the machine's vector units were used: PyTorch's kernels' instruction set, whether bfloat16
+    is native, and any limit the run was started under (how an older CPU is emulated)."""
+    if "isa" not in machine:  # a result written before the bench recorded it
+        return ""
+    limits = " ".join(f"{name}={value}" for name, value in machine.get("isa_limits", {}).items())
+    bf16 = "bfloat16 native" if machine.get("bf16_native") else "no native bfloat16"
+    return f", {machine['isa']} kernels, {bf16}" + (f", limited by {limits}" if limits else "")
 
 
 SERVED_NAMES = {

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import torch
 
+from foodcls import serving
+
 
 def timed(fn, repeats: int, warmup: int = 3) -> list[float]:
     """Seconds per call, after warm-up calls."""
@@ -45,4 +47,13 @@ def cpu_name() -> str:
 
 
 def host() -> dict:
-    return {"cpu": cpu_name(), "cores": os.cpu_count(), "torch": torch.__version__}
+    """The machine, with the instruction set PyTorch's kernels run (AVX2, AVX512) and any limit set on it."""
+    limits = {name: os.environ[name] for name in ("ONEDNN_MAX_CPU_ISA", "ATEN_CPU_CAPABILITY") if name in os.environ}
+    return {
+        "cpu": cpu_name(),
+        "cores": os.cpu_count(),
+        "torch": torch.__version__,
+        "isa": torch.backends.cpu.get_cpu_capability(),
+        "bf16_native": serving.bf16_is_native(),
+        "isa_limits": limits,
+    }
