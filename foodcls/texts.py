@@ -73,6 +73,7 @@ GRADIO_LABELS = {
 MESSAGES = {
     "photo_alt": ("식사 사진", "Meal photo"),
     "heatmap_alt": ("모델이 본 곳을 색으로 표시한 사진", "The photo coloured where the model looked"),
+    "sending_photo": ("사진 보내는 중… ({kb} KB)", "Sending the photo… ({kb} KB)"),
     "webcam": ("눌러서 웹캠 켜기", "Click to access the webcam"),
     "no_photo": (
         "사진이 없습니다. 먼저 웹캠으로 찍거나 식사 사진을 올려 주세요.",

@@ -5,6 +5,7 @@ import datetime
 import math
 import uuid
 from functools import partial
+from pathlib import Path
 
 import gradio as gr
 import pandas as pd
@@ -24,6 +25,10 @@ DEFAULT_LANGUAGE = "ko"
 # redeploys and replicas (a secret drawn at start lost it on every restart); the log holds no more
 # than what the person typed and ate, and the server never sees it unless the page sends it.
 LOG_SECRET = "foodcls-food-log-v2"
+# A person who picks another model waits for it to load (bundled weights: a few seconds) rather than
+# get "try again"; the load itself runs outside the decode slots, and a stalled Hub still ends in
+# "loading, try again" after this long.
+PAGE_WAIT_S = 15.0
 
 # Contrast (WCAG AA, 4.5:1): the default orange button, selected tab and the grey footer, slider
 # ends and hints are lighter than that on white; one shade darker each.
@@ -122,6 +127,11 @@ PAGE_JS = (
     const photo = document.getElementById('photo');
     if (!photo) return;
     for (const img of photo.querySelectorAll('img')) if (img.alt !== photoAlt[lang]) img.alt = photoAlt[lang];
+    // the drop area's name is what it says (Gradio names it "Drop an image file here to upload")
+    for (const area of photo.querySelectorAll('button.upload-container')) {
+      const name = area.innerText.replace(/\\s+/g, ' ').trim();
+      if (name && area.getAttribute('aria-label') !== name) area.setAttribute('aria-label', name);
+    }
     const walker = document.createTreeWalker(photo, NodeFilter.SHOW_TEXT);
     for (let node = walker.nextNode(); node; node = walker.nextNode()) {
       const text = node.nodeValue.trim();
@@ -136,6 +146,13 @@ PAGE_JS = (
     .replace("PHOTO_ALT", texts.json_pair("photo_alt"))
     .strip()
 )
+SHRINK_SIDE, SHRINK_QUALITY = 1024, 0.85  # the longest side and JPEG quality of a photo as the browser sends it
+SHRINK_PHOTO = (Path(__file__).parent / "shrink_photo.js").read_text()
+PAGE_JS = (
+    f"() => {{ ({PAGE_JS})(); "
+    f"({SHRINK_PHOTO.strip()})({SHRINK_SIDE}, {SHRINK_QUALITY}, {texts.json_pair('sending_photo')}); }}"
+)
+PHOTO_SENT = "() => { if (window.foodclsPhotoSent) window.foodclsPhotoSent(); }"
 # After a result (not after a cleared photo) the headline comes into view and takes the focus.
 SHOW_VERDICT = """
 () => {
@@ -144,7 +161,10 @@ SHOW_VERDICT = """
     const active = document.activeElement;  // the person may have moved on: leave them there
     if (!headline || (active && active !== document.body && !active.closest('#photo, #verdict'))) return;
     const top = headline.getBoundingClientRect().top;
-    if (top < 0 || top > window.innerHeight * 0.4) window.scrollTo({top: Math.floor(window.scrollY + top - 8)});
+    const add = document.getElementById('add')?.getBoundingClientRect();
+    const short = add && add.height ? add.bottom + 8 - window.innerHeight : 0;  // the add button below the fold
+    const by = top < 0 || top > window.innerHeight * 0.4 ? top - 8 : Math.min(Math.max(short, 0), top - 8);
+    if (by > 0 || top < 0) window.scrollTo({top: Math.floor(window.scrollY + by)});
     headline.setAttribute('tabindex', '-1');
     headline.focus({preventScroll: true});
   };
@@ -372,12 +392,12 @@ def classify_page(
     try:
         photo = service.read_upload(path)
         result = service.classify(
-            store=store, table=table, photo=photo, model_id=run, threshold=threshold, wait_s=REQUEST_WAIT_S
+            store=store, table=table, photo=photo, model_id=run, threshold=threshold, wait_s=PAGE_WAIT_S
         )
         cam = None
         if want_cam:  # where the model looked for its best guess, named or not
             cam = service.heat_map(
-                store=store, photo=photo, model_id=run, class_index=result.top_index, wait_s=REQUEST_WAIT_S
+                store=store, photo=photo, model_id=run, class_index=result.top_index, wait_s=PAGE_WAIT_S
             )
     except (PhotoError, ValueError) as error:  # ValueError: a setting out of range
         raise gr.Error(message(error, lang), print_exception=False) from None
@@ -840,6 +860,7 @@ def classify_tab(
     classify = partial(classify_page, store, table, catalogue)
     new_photo = photo.input(classify, settings, answer_outputs, trigger_mode="always_last", preprocess=False, **private)
     new_photo.success(None, None, None, js=SHOW_VERDICT)
+    new_photo.then(None, None, None, js=PHOTO_SENT)
     run.change(classify, settings, answer_outputs, preprocess=False, **private)
     threshold.change(classify, settings, answer_outputs, trigger_mode="always_last", preprocess=False, **private)
     want_cam.change(classify, settings, answer_outputs, preprocess=False, **private)

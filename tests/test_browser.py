@@ -11,16 +11,17 @@ import json
 import re
 import shutil
 import tempfile
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import FOOD_DATA
+from helpers import FOOD_DATA, SHARED_DATA
 from PIL import Image
 
 from foodcls import models, nutrition, predict, texts
-from foodcls.launch import ROOT, serve_app
+from foodcls.launch import ROOT, free_port, serve_app
 
 playwright = pytest.importorskip("playwright.sync_api", reason="pip install playwright (requirements-dev.txt)")
 CHROMIUM = shutil.which("chromium")
@@ -72,12 +73,12 @@ def app_url():
 
 
 @contextmanager
-def open_page(url: str, video: Path, viewport: dict, locale: str):
-    """The app in a fresh Chromium profile with a fake webcam playing `video`."""
+def open_page(url: str, video: Path, viewport: dict, locale: str, profile: Path | None = None):
+    """The app in a Chromium profile (default a fresh one) with a fake webcam playing `video`."""
     SHOTS.mkdir(parents=True, exist_ok=True)
     with playwright.sync_playwright() as p:
         context = p.chromium.launch_persistent_context(
-            tempfile.mkdtemp(prefix="chromium-"),
+            profile or tempfile.mkdtemp(prefix="chromium-"),
             executable_path=CHROMIUM,
             headless=True,
             args=[*FLAGS, f"--use-file-for-fake-video-capture={video}"],
@@ -200,6 +201,73 @@ def test_curves_tab_opens_with_its_lesson_and_draws_one_line_per_model(page):
     )
 
 
+# --- a phone photo over a mobile uplink --------------------------------------------------------------
+
+REAL_PHOTOS = SHARED_DATA / "realworld-dev"
+UPLINK = {"offline": False, "latency": 100, "uploadThroughput": 1_500_000 / 8, "downloadThroughput": 10_000_000 / 8}
+
+
+def phone_jpeg(photo: Path, path: Path, seed: int) -> Path:
+    """A 12 MP (4000x3000) JPEG of a real photo with a phone sensor's grain: about the bytes a phone sends."""
+    image = Image.open(photo).convert("RGB").resize((4000, 3000), Image.Resampling.BICUBIC)
+    grain = np.random.default_rng(seed).normal(0, 6, (3000, 4000, 3))
+    Image.fromarray(np.clip(np.asarray(image) + grain, 0, 255).astype(np.uint8)).save(path, quality=90)
+    return path
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not REAL_PHOTOS.is_dir(), reason=f"the real photos are not at {REAL_PHOTOS}")
+def test_a_12_mp_photo_over_a_mobile_uplink_is_shrunk_before_it_is_sent(app_url, tmp_path):
+    """Shutter (the file chosen) to headline over 1.5 Mbit/s up, 100 ms RTT, for five distinct 12 MP
+    photos: the bytes sent are asserted, the seconds recorded (artifacts/page/uplink.json) not asserted."""
+    photos = sorted((REAL_PHOTOS / "pizza").glob("*.jpg"))[:5]
+    video = write_y4m(Image.open(photos[0]), tmp_path / "meal.y4m")
+    sent, seconds = [], []
+    with open_page(app_url, video, VIEWPORTS["phone"], LOCALES["en"]) as page:
+        page.on("request", lambda r: "/gradio_api/upload" in r.url and sent.append(len(r.post_data_buffer or b"")))
+        page.context.new_cdp_session(page).send("Network.emulateNetworkConditions", UPLINK)
+        for seed, photo in enumerate(photos):
+            big = phone_jpeg(photo, tmp_path / f"phone-{seed}.jpg", seed)
+            if page.locator("#verdict h2").count():  # the last answer goes with its photo
+                page.get_by_label("Remove Image").click()
+                page.locator("#verdict h2").wait_for(state="detached", timeout=30_000)
+            started = time.perf_counter()
+            upload(page, big)
+            page.locator("#verdict h2").wait_for(timeout=60_000)
+            seconds.append(round(time.perf_counter() - started, 2))
+        page.screenshot(path=SHOTS / "uplink-result.png")
+    sizes = [(tmp_path / f"phone-{seed}.jpg").stat().st_size for seed in range(len(photos))]
+    report("uplink", {"uplink": UPLINK, "photo_bytes": sizes, "sent_bytes": sent, "seconds": seconds})
+    assert len(sent) == len(photos) and min(sizes) > 2_000_000
+    assert max(sent) < 400_000, f"a 12 MP photo went as {max(sent)} bytes: it was not shrunk"
+
+
+@pytest.mark.slow
+def test_the_day_log_survives_a_reload_and_a_restart_of_the_app(test_photo, tmp_path):
+    """The log lives in the browser, sealed with a fixed secret: a reload and a new app process on the
+    same address (a restart or redeploy) both show the same day."""
+    port, profile = free_port(), tmp_path / "profile"
+    video = write_y4m(Image.open(test_photo), tmp_path / "meal.y4m")
+    with serve_app(port=port) as (url, _):
+        with open_page(url, video, VIEWPORTS["phone"], LOCALES["en"], profile) as page:
+            upload(page, test_photo)
+            page.locator("#verdict h2").wait_for(timeout=60_000)
+            page.locator("#add").click()
+            summary = page.locator("#log-summary")
+            summary.get_by_text("kcal").wait_for(timeout=30_000)
+            logged = summary.inner_text()
+            page.reload()
+            page.wait_for_function(
+                "text => document.getElementById('log-summary')?.innerText === text", arg=logged, timeout=30_000
+            )
+    with serve_app(port=port) as (url, _):
+        with open_page(url, video, VIEWPORTS["phone"], LOCALES["en"], profile) as page:
+            page.wait_for_function(
+                "text => document.getElementById('log-summary')?.innerText === text", arg=logged, timeout=30_000
+            )
+            page.screenshot(path=SHOTS / "log-after-restart.png", full_page=True)
+
+
 # --- the walk-through: a phone (390x844) and a desktop, Korean and English ------------------------
 
 IN_VIEW = """selector => {
@@ -216,7 +284,7 @@ PAGE_TEXT = """(allowed) => {
   return text;
 }"""
 # Names and units that read the same in both languages: the app, the models, the source database, units.
-KOREAN_PAGE_WORDS = {"foodcls", "Gradio", "DB", "kcal", "mg", "Grad", "CAM", "weights"} | set(
+KOREAN_PAGE_WORDS = {"foodcls", "Gradio", "DB", "kcal", "mg", "ms", "Grad", "CAM", "weights"} | set(
     re.findall(r"[A-Za-z]{2,}", " ".join(spec.name for spec in models.MODEL_SPECS.values()))
 )
 
