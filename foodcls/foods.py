@@ -18,6 +18,17 @@ def unit_name(unit: Unit, lang: str) -> str:
     return (unit.name_ko or unit.name_en) if lang == "ko" else (unit.name_en or unit.name_ko)
 
 
+def count(amount) -> float:
+    """An amount of a household unit as a number; ValueError (ko+en) unless 0 < amount <= MAX_AMOUNT."""
+    try:
+        number = float(amount)
+    except (TypeError, ValueError):
+        raise ValueError(texts.both("bad_amount")) from None
+    if not 0 < number <= catalogue.MAX_AMOUNT:  # also NaN
+        raise ValueError(texts.both("too_many", limit=catalogue.MAX_AMOUNT))
+    return number
+
+
 class Foods:
     def __init__(self, foods: catalogue.Catalogue):
         self.catalogue = foods
@@ -47,15 +58,10 @@ class Foods:
     def grams(self, food_id: str, amount, unit: str) -> float | None:
         """The grams of `amount` of `unit`; ValueError (ko+en) for an amount out of range or an unknown unit."""
         if unit != GRAMS:
-            try:
-                count = float(amount)
-            except (TypeError, ValueError):
-                raise ValueError(texts.both("bad_amount")) from None
-            if not 0 < count <= catalogue.MAX_AMOUNT:  # also NaN
-                raise ValueError(texts.both("too_many", limit=catalogue.MAX_AMOUNT))
+            number = count(amount)
             if unit not in [u.unit for u in self.units(food_id)]:
                 raise ValueError(texts.both("bad_amount"))
-            return self.catalogue.grams_of(food_id, count, unit)
+            return self.catalogue.grams_of(food_id, number, unit)
         try:
             grams = float(amount)
         except (TypeError, ValueError):

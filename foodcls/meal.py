@@ -1,13 +1,17 @@
 """A person's food log: dishes with portions, by day and meal slot. Kept in their browser only.
 
 The log is plain JSON, as gr.BrowserState keeps it in the browser's localStorage:
-    {"version": 2, "goal": float | None, "entries": [entry, ...]}
+    {"version": 3, "goal": float | None, "entries": [entry, ...]}
     entry = {"id": str, "date": "YYYY-MM-DD", "time": "HH:MM", "slot": one of SLOTS,
              "food": food id, "amount": float, "unit": a unit of the food (foods.Foods.units)}
-Date and time are the person's own (their browser's clock). No nutrition numbers are stored: each
-view looks the foods up (foods.Foods), and whatever a browser sends back is checked by `clean`
-first (it may be old, edited or broken). The log of the first version (a list of {"class_id",
-"grams", "servings"}: one meal without a date) is read as entries of the day it is opened.
+Date and time are the person's own (their browser's clock). No nutrition numbers of the catalogue
+are stored: each view looks the foods up (foods.Foods), and whatever a browser sends back is
+checked by `clean` first (it may be old, edited or broken). The one exception is a food of the
+person's own (version 3): its entry has "food": OWN, "unit": OWN_UNIT, and "own": {"name": str, and
+per portion each of OWN_LIMITS's nutrients or None}, the values the person typed, shown everywhere
+as theirs and never as a cited source's. A version 2 log is a version 3 log without them. The log
+of the first version (a list of {"class_id", "grams", "servings"}: one meal without a date) is
+read as entries of the day it is opened.
 """
 
 import base64
@@ -20,12 +24,22 @@ import uuid
 
 from foodcls import foods, nutrition, texts
 
-VERSION = 2
+VERSION = 3
 MAX_ENTRIES = 2000  # years of meals in well under localStorage's 5 MB
 SLOTS = ("breakfast", "lunch", "dinner", "snack")
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 TIME = re.compile(r"^\d{2}:\d{2}$")
 MAX_GOAL = 20000.0
+OWN, OWN_UNIT = "own", "portion"  # the food and unit of an entry with the person's own values
+MAX_NAME = 60
+# What a person may give for one portion of their own food, and the most each may be (energy is required).
+OWN_LIMITS = {
+    "energy_kcal": 5000.0,
+    "carbohydrate_g": 1000.0,
+    "protein_g": 1000.0,
+    "fat_g": 1000.0,
+    "sodium_mg": 50000.0,
+}
 
 
 def empty() -> dict:
@@ -38,16 +52,51 @@ def slot_at(time: str) -> str:
     return "breakfast" if 4 <= hour < 11 else "lunch" if 11 <= hour < 16 else "dinner" if 16 <= hour < 22 else "snack"
 
 
-def entry(catalogue: foods.Foods, food: str, *, date: str, time: str, slot: str, amount=1.0, unit=foods.SERVING):
-    """One checked entry: KeyError for an unknown food, ValueError for a bad portion, date, time or slot."""
-    if food not in catalogue:
+def _own_value(column: str, value) -> float | None:
+    """One nutrient of an own food: None when not given (energy must be), else a number in 0..limit."""
+    if value is None and column != "energy_kcal":
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if isinstance(value, bool) or not 0 <= number <= OWN_LIMITS[column]:  # also NaN
+        unit = next(u for c, _, u in nutrition.NUTRIENTS if c == column)
+        names = {f"name_{lang}": texts.text(column, lang) for lang in texts.LANGUAGES}
+        raise ValueError(texts.both("bad_own_value", limit=OWN_LIMITS[column], unit=unit, **names))
+    return number
+
+
+def own_food(own) -> dict:
+    """A food of the person's own, checked: {"name": stripped, 1 to MAX_NAME characters, and per
+    portion each nutrient of OWN_LIMITS or None}. ValueError (ko+en) says what is wrong."""
+    if not isinstance(own, dict):
+        raise ValueError(texts.both("bad_own_name", limit=MAX_NAME))
+    name = " ".join(own.get("name").split()) if isinstance(own.get("name"), str) else ""
+    if not 0 < len(name) <= MAX_NAME or not name.isprintable():
+        raise ValueError(texts.both("bad_own_name", limit=MAX_NAME))
+    return {"name": name, **{column: _own_value(column, own.get(column)) for column in OWN_LIMITS}}
+
+
+def entry(
+    catalogue: foods.Foods, food: str, *, date: str, time: str, slot: str, amount=1.0, unit=foods.SERVING, own=None
+):
+    """One checked entry: KeyError for an unknown food, ValueError for a bad portion, own food, date,
+    time or slot. `own` (see own_food) only for the food OWN, whose unit is OWN_UNIT."""
+    if food == OWN:
+        own = own_food(own)
+        if unit != OWN_UNIT:
+            raise ValueError(f"an own food's unit is {OWN_UNIT!r}, not {unit!r}")
+        foods.count(amount)  # checks the portion
+    elif food not in catalogue:
         raise KeyError(food)
-    catalogue.facts(food, amount, unit)  # checks the portion
+    else:
+        catalogue.facts(food, amount, unit)  # checks the portion
     if not (isinstance(date, str) and DATE.match(date)) or not (isinstance(time, str) and TIME.match(time)):
         raise ValueError(f"bad date or time: {date!r} {time!r}")
     if slot not in SLOTS:
         raise ValueError(f"unknown meal slot {slot!r}")
-    return {
+    checked = {
         "id": uuid.uuid4().hex[:12],
         "date": date,
         "time": time,
@@ -56,6 +105,7 @@ def entry(catalogue: foods.Foods, food: str, *, date: str, time: str, slot: str,
         "amount": float(amount),
         "unit": unit,
     }
+    return {**checked, "own": own} if food == OWN else checked
 
 
 def add(log: dict, catalogue: foods.Foods, food: str, **fields) -> dict:
@@ -112,7 +162,7 @@ def clean(stored, catalogue: foods.Foods, today: str, now: str = "12:00") -> dic
     for raw in stored["entries"][:MAX_ENTRIES]:
         try:
             fields = {k: raw[k] for k in ("date", "time", "slot", "amount", "unit")}
-            checked = entry(catalogue, raw["food"], **fields)
+            checked = entry(catalogue, raw["food"], **fields, own=raw.get("own"))
         except (KeyError, ValueError, TypeError, AttributeError):
             continue
         if isinstance(raw.get("id"), str) and re.fullmatch(r"[0-9a-f]{12}", raw["id"]) and raw["id"] not in seen:
@@ -131,9 +181,36 @@ def of_day(log: dict, date: str) -> list[dict]:
     return sorted((e for e in log["entries"] if e["date"] == date), key=lambda e: (e["time"], SLOTS.index(e["slot"])))
 
 
+def own_facts(e: dict) -> nutrition.Facts:
+    """An own food's entry as facts: the person's values for one portion times the amount; the
+    nutrients they did not give are None (not analysed), and the source says whose values they are."""
+    own = e["own"]
+    per_portion = {c: None if own.get(c) is None else own[c] * e["amount"] for c in nutrition.NUTRIENT_NAMES}
+    return nutrition.Facts(
+        dish=nutrition.Dish(OWN, own["name"], own["name"]), has_data=True, source=OWN, food_code="", year="",
+        source_name=own["name"], match=OWN, basis=OWN_UNIT, serving_g=None, grams=None, servings=e["amount"],
+        per_portion=per_portion, per_100g={}, source_line=texts.both("own_values", sep=" · "), note="",
+    )  # fmt: skip
+
+
 def facts(entries: list[dict], catalogue: foods.Foods) -> list[nutrition.Facts]:
     """Each entry's nutrition facts, in order."""
-    return [catalogue.facts(e["food"], e["amount"], e["unit"]) for e in entries]
+    return [own_facts(e) if e["food"] == OWN else catalogue.facts(e["food"], e["amount"], e["unit"]) for e in entries]
+
+
+def dish_name(e: dict, catalogue: foods.Foods, lang: str) -> str:
+    """The entry's food as the log names it: an own food marked as the person's own values."""
+    if e["food"] == OWN:
+        return texts.text("own_dish", lang, name=e["own"]["name"])
+    return catalogue.name(e["food"], lang)
+
+
+def unit_text(e: dict, catalogue: foods.Foods, lang: str) -> str:
+    """The entry's unit in the person's language: '1인분', 'g', '1회분' (an own food's portion)."""
+    if e["food"] == OWN:
+        return texts.text("own_portion", lang)
+    unit = next((u for u in catalogue.units(e["food"]) if u.unit == e["unit"]), None)
+    return foods.unit_name(unit, lang) if unit else e["unit"]
 
 
 def totals(dishes: list[nutrition.Facts]) -> tuple[dict[str, float | None], set[str]]:
@@ -155,8 +232,7 @@ def portion_text(e: dict, dish: nutrition.Facts, catalogue: foods.Foods, lang: s
     grams = f"{dish.grams:,.0f} g" if dish.grams is not None else ""
     if e["unit"] == foods.GRAMS:
         return grams
-    unit = next((u for u in catalogue.units(e["food"]) if u.unit == e["unit"]), None)
-    name = foods.unit_name(unit, lang) if unit else e["unit"]
+    name = unit_text(e, catalogue, lang)
     count = name if e["amount"] == 1 else f"{e['amount']:g} × {name}"
     return f"{count} ({grams})" if grams else count
 
@@ -170,7 +246,7 @@ def amount(value: float | None, unit: str) -> str:
 
 def label(e: dict, dish: nutrition.Facts, catalogue: foods.Foods, lang: str) -> str:
     """One entry as the picker lists it: '12:30 점심 · 쌀국수 · 1인분 (600 g)'."""
-    name = catalogue.name(e["food"], lang)
+    name = dish_name(e, catalogue, lang)
     return f"{e['time']} {texts.text(e['slot'], lang)} · {name} · {portion_text(e, dish, catalogue, lang)}"
 
 
@@ -207,7 +283,7 @@ def day_html(entries: list[dict], catalogue: foods.Foods, lang: str) -> str:
             for column, _, unit in nutrition.NUTRIENTS
             if column != "energy_kcal"
         )
-        name = html.escape(catalogue.name(e["food"], lang))
+        name = html.escape(dish_name(e, catalogue, lang))
         kcal = dish.per_portion.get("energy_kcal") if dish.has_data else None
         cells = [
             html.escape(e["time"]),
@@ -253,8 +329,8 @@ def csv_text(entries: list[dict], catalogue: foods.Foods, lang: str) -> str:
         return "" if value is None or not math.isfinite(value) else f"{value:.2f}"
 
     for e, dish in zip(entries, dishes):
-        unit = next((foods.unit_name(u, lang) for u in catalogue.units(e["food"]) if u.unit == e["unit"]), e["unit"])
-        source = dish.source if dish.has_data else "none"
+        unit = unit_text(e, catalogue, lang)
+        source = texts.text("own_values", lang) if e["food"] == OWN else dish.source if dish.has_data else "none"
         writer.writerow(
             [e["date"], e["time"], texts.text(e["slot"], lang), dish.dish.name_ko, dish.dish.name_en, e["food"]]
             + [f"{e['amount']:g}", unit, number(dish.grams), source, dish.food_code]

@@ -62,6 +62,20 @@ LABELS = {
     "log_again": ("다시 추가", "Add again"),
     "log_clear": ("이 날 모두 지우기", "Clear this day"),
     "log_undo": ("되돌리기", "Undo"),
+    "own_food": ("목록에 없나요? 내 음식으로 기록하기", "Not listed? Log your own food"),
+    "own_info": (
+        "1회분의 값을 직접 적으세요. 출처 있는 값과 구별해 어디서나 '직접 입력한 값'으로 표시됩니다. "
+        "몇 회분인지는 위의 '양' 칸에 적습니다 (비우면 1).",
+        "Give the values of one portion: they are marked as your own values everywhere, apart from cited "
+        "sources. How many portions: the Amount box above (empty: 1).",
+    ),
+    "own_name": ("음식 이름", "Food name"),
+    "own_kcal": ("1회분 열량 (kcal)", "Energy per portion (kcal)"),
+    "own_carbohydrate": ("탄수화물 (g, 선택)", "Carbohydrate (g, optional)"),
+    "own_protein": ("단백질 (g, 선택)", "Protein (g, optional)"),
+    "own_fat": ("지방 (g, 선택)", "Fat (g, optional)"),
+    "own_sodium": ("나트륨 (mg, 선택)", "Sodium (mg, optional)"),
+    "own_add": ("내 음식 기록에 추가", "Add my own food"),
 }
 # Gradio's own strings, by Gradio's translation keys (gradio/templates/frontend/assets/<lang>-*.js).
 # "Click to Access Webcam" has no key in Gradio 6.31: the page's script writes it (ui.PAGE_JS).
@@ -163,15 +177,18 @@ MESSAGES = {
     "no_history": ("학습 기록 없음: {names}.", "No training history for: {names}."),
     "portion_grams": ("= {grams:,.0f} g", "= {grams:,.0f} g"),
     "no_match": (
-        "'{query}'에 맞는 음식이 없습니다. 다른 이름이나 초성으로 찾아 보세요.",
-        "No food matches '{query}': try another name.",
+        "'{query}'에 맞는 음식이 없습니다. 다른 이름이나 초성으로 찾거나, 아래 '내 음식'으로 기록하세요.",
+        "No food matches '{query}': try another name, or log it as your own food below.",
     ),
     "bad_amount": ("양은 0보다 큰 숫자여야 합니다.", "The amount must be a number above 0."),
     "too_many": ("양은 0보다 크고 {limit:g} 이하여야 합니다.", "The amount must be above 0 and at most {limit:g}."),
     "lookalike": ("{name} (비슷해 보이는 한국 음식)", "{name} (a Korean look-alike)"),
     "none_of_these": ("이 중에 없음: 이름으로 찾기", "None of these: search by name"),
     "not_food": ("음식이 아님", "Not food"),
-    "none_note": ("위의 검색 칸에 음식 이름을 적어 주세요.", "Type the dish's name in the search box."),
+    "none_note": (
+        "위의 검색 칸에 음식 이름을 적어 주세요. 목록에 없으면 아래 '내 음식'으로 기록할 수 있습니다.",
+        "Type the dish's name in the search box; if it is not listed, log it as your own food below.",
+    ),
     "not_food_note": ("음식이 아니라서 기록할 것이 없습니다.", "Not food: nothing to log."),
     "too_much": ("양은 {limit:,.0f} g 이하여야 합니다.", "The portion must be at most {limit:,.0f} g."),
     # nutrition facts table
@@ -211,6 +228,14 @@ MESSAGES = {
     "log_private": (
         "기록은 이 브라우저에만 저장되고 서버에는 남지 않습니다.",
         "The log is kept in this browser only, never on the server.",
+    ),
+    "own_values": ("직접 입력한 값", "your own values"),
+    "own_dish": ("{name} (직접 입력한 값)", "{name} (your own values)"),
+    "own_portion": ("1회분", "1 portion"),
+    "bad_own_name": ("음식 이름을 1~{limit}자로 적어 주세요.", "Give the food a name of 1 to {limit} characters."),
+    "bad_own_value": (
+        "{name_ko}은(는) 0에서 {limit:,.0f} {unit} 사이의 숫자여야 합니다.",
+        "{name_en} must be a number from 0 to {limit:,.0f} {unit}.",
     ),
     "log_download": ("CSV 내려받기 ({day})", "Download {day} as CSV"),
     "log_added": ("{name}을(를) {slot}에 추가했습니다.", "Added {name} to {slot}."),

@@ -517,21 +517,31 @@ def log_view(catalogue: foods.Foods, log: dict, day: str | None, now: str | None
     )
 
 
-def add_to_log(catalogue: foods.Foods, stored, food_id, amount, unit, slot, lang, now):
-    """'Add to log': the food shown, for its portion, now, in the chosen meal slot; then a line that says so."""
-    if food_id not in catalogue:
+def add_to_log(catalogue: foods.Foods, stored, food_id, amount, unit, slot, lang, now, own=None):
+    """'Add to log': the food shown, for its portion, now, in the chosen meal slot; then a line that
+    says so. `own`: the person's values when the food is their own (meal.OWN)."""
+    if food_id not in catalogue and food_id != meal.OWN:
         gr.Warning(texts.text("pick_dish", lang))
         return (gr.skip(),) * 8
     today, time = split_now(now)
     log = meal.clean(stored, catalogue, today, time)
     slot = slot if slot in meal.SLOTS else meal.slot_at(time)
     try:
-        log = meal.add(log, catalogue, food_id, date=today, time=time, slot=slot, amount=amount, unit=unit)
+        log = meal.add(log, catalogue, food_id, date=today, time=time, slot=slot, amount=amount, unit=unit, own=own)
     except ValueError as error:
         gr.Warning(message(error, lang))
         return (gr.skip(),) * 8
-    added = texts.text("log_added", lang, name=catalogue.name(food_id, lang), slot=texts.text(slot, lang))
+    name = meal.dish_name(log["entries"][-1], catalogue, lang)
+    added = texts.text("log_added", lang, name=name, slot=texts.text(slot, lang))
     return *log_view(catalogue, log, today, now, lang), added
+
+
+def add_own(catalogue: foods.Foods, stored, name, kcal, carbohydrate, protein, fat, sodium, amount, slot, lang, now):
+    """'Add my own food': a food the catalogue lacks, with the person's values for one portion, for
+    the amount box's number of portions (empty: 1). A bad value is a warning; the form keeps it all."""
+    own = {"name": name, **dict(zip(meal.OWN_LIMITS, (kcal, carbohydrate, protein, fat, sodium)))}
+    amount = 1.0 if amount is None else amount
+    return add_to_log(catalogue, stored, meal.OWN, amount, meal.OWN_UNIT, slot, lang, now, own=own)
 
 
 def add_again(catalogue: foods.Foods, stored, entry_id, slot, lang, now):
@@ -541,7 +551,7 @@ def add_again(catalogue: foods.Foods, stored, entry_id, slot, lang, now):
     old = next((e for e in log["entries"] if e["id"] == entry_id), None)
     if old is None:
         return (gr.skip(),) * 7
-    return add_to_log(catalogue, log, old["food"], old["amount"], old["unit"], slot, lang, now)[:7]
+    return add_to_log(catalogue, log, old["food"], old["amount"], old["unit"], slot, lang, now, old.get("own"))[:7]
 
 
 def remove_entry(catalogue: foods.Foods, stored, day, entry_id, lang, now):
@@ -835,6 +845,7 @@ def classify_tab(
             search = gr.Textbox(label=I18N("search"), max_lines=1, elem_id="search")
             results = gr.Radio([], value=None, visible=False, show_label=False, elem_id="results")
             search_note = gr.Markdown(elem_id="search-note")
+            own_name, *own_values, own_add = own_food_form()
             facts = gr.Dataframe(
                 label=I18N("nutrition"),
                 visible=False,
@@ -902,6 +913,14 @@ def classify_tab(
         show_progress="hidden",
         **private,
     )
+    own_add.click(
+        partial(add_own, catalogue),
+        [log_view_outputs[0], own_name, *own_values, amount, slot, lang, now],
+        [*log_view_outputs, added],
+        js=WITH_NOW,
+        show_progress="hidden",
+        **private,
+    )
     lang.change(
         partial(relabel, catalogue, sorted(store.extra)),
         [answer, food, amount, unit, lang],
@@ -911,6 +930,21 @@ def classify_tab(
     lang.change(partial(search_foods, catalogue), [answer, search, lang], [results, search_note], **private)
     demo.load(None, None, slot, js=SLOT_NOW)
     legacy_api(store, table, photo, run, threshold, want_cam)
+
+
+def own_food_form() -> list:
+    """A food the catalogue lacks, folded under the search: its name, its values for one portion
+    (energy required) and its button. Returns (name, kcal, carbohydrate, protein, fat, sodium, button)."""
+    with gr.Accordion(I18N("own_food"), open=False, elem_id="own-food"):
+        gr.Markdown(I18N("own_info"))
+        name = gr.Textbox(label=I18N("own_name"), max_lines=1, elem_id="own-name")
+        with gr.Row():
+            values = [
+                gr.Number(value=None, label=I18N(key), min_width=120, elem_id=key.replace("_", "-"))
+                for key in ("own_kcal", "own_carbohydrate", "own_protein", "own_fat", "own_sodium")
+            ]
+        button = gr.Button(I18N("own_add"), elem_id="own-add")
+    return [name, *values, button]
 
 
 def curves_tab_layout(curves_data: CurvesData, lang: gr.Radio):

@@ -111,3 +111,86 @@ def test_what_a_browser_sends_back_is_checked_and_the_first_version_migrated():
     ]
     assert meal.clean("not a log", FOODS, "2026-12-06") == meal.empty()
     assert meal.set_goal(meal.empty(), 1800)["goal"] == 1800.0 and meal.set_goal(meal.empty(), -1)["goal"] is None
+
+
+SOUP = {"name": "  Grandma's\nsoup ", "energy_kcal": 250, "protein_g": 12.5, "sodium_mg": 900}
+
+
+def with_own(amount=2.0, own=SOUP) -> dict:
+    log = logged(("pho", 1, "serving"))
+    return meal.add(log, FOODS, meal.OWN, amount=amount, unit=meal.OWN_UNIT, own=own, **LUNCH)
+
+
+def test_an_own_food_logs_and_totals_its_values_times_the_portions():
+    log = with_own()
+    own = log["entries"][-1]["own"]
+    assert own == {"name": "Grandma's soup", "energy_kcal": 250.0, "carbohydrate_g": None, "protein_g": 12.5,
+                   "fat_g": None, "sodium_mg": 900.0}  # fmt: skip
+    sums, partial = meal.totals(meal.facts(log["entries"], FOODS))
+    pho = TABLE.row("pho")
+    assert sums["energy_kcal"] == pytest.approx(pho["energy_kcal"] + 500)
+    assert sums["protein_g"] == pytest.approx(pho["protein_g"] + 25)
+    assert "energy_kcal" not in partial and "fat_g" in partial  # fat not given: the sum is a lower bound
+    assert meal.OWN not in FOODS  # never taken for a catalogue food
+
+
+def test_an_own_food_is_marked_as_the_persons_values_in_the_day_the_picker_and_the_csv():
+    log = with_own()
+    shown = meal.day_html(log["entries"], FOODS, "en")
+    assert "Grandma&#x27;s soup (your own values)" in shown and "2 × 1 portion" in shown and ">500 kcal<" in shown
+    assert "쌀국수 (직접 입력한 값)" not in meal.day_html(log["entries"], FOODS, "ko")  # the cited dish is not marked
+    own = log["entries"][-1]
+    assert (
+        meal.label(own, meal.facts([own], FOODS)[0], FOODS, "ko")
+        == "12:30 점심 · Grandma's soup (직접 입력한 값) · 2 × 1회분"
+    )
+    rows = list(csv.DictReader(io.StringIO(meal.csv_text(log["entries"], FOODS, "ko"))))
+    assert rows[0]["source"] == "MFDS" and rows[1]["source"] == "직접 입력한 값"
+    assert rows[1]["dish_en"] == "Grandma's soup" and rows[1]["food_code"] == "" and rows[1]["grams"] == ""
+    assert rows[1]["energy_kcal"] == "500.00" and rows[1]["fat_g"] == "" and rows[1]["unit"] == "1회분"
+    en = list(csv.DictReader(io.StringIO(meal.csv_text(log["entries"], FOODS, "en"))))
+    assert en[1]["source"] == "your own values"
+
+
+@pytest.mark.parametrize(
+    "own, amount, message",
+    [
+        ({**SOUP, "name": "   "}, 1, "a name of 1 to 60 characters"),
+        ({**SOUP, "name": "x" * 61}, 1, "a name of 1 to 60 characters"),
+        ({**SOUP, "name": "bell\x07"}, 1, "a name of 1 to 60 characters"),
+        ({"name": "soup"}, 1, "Energy must be a number from 0 to 5,000 kcal"),
+        ({**SOUP, "energy_kcal": float("nan")}, 1, "Energy must be"),
+        ({**SOUP, "energy_kcal": 5001}, 1, "Energy must be"),
+        ({**SOUP, "protein_g": -1}, 1, "Protein must be a number from 0 to 1,000 g"),
+        ({**SOUP, "sodium_mg": "salty"}, 1, "Sodium must be a number from 0 to 50,000 mg"),
+        (SOUP, 0, "above 0"),
+        (SOUP, 101, "at most 100"),
+    ],
+)
+def test_a_bad_own_food_is_refused_saying_what_is_wrong(own, amount, message):
+    with pytest.raises(ValueError, match=message):
+        with_own(amount, own)
+
+
+def test_malformed_own_food_entries_from_a_browser_are_dropped_and_the_rest_kept():
+    good_own, good_pho = with_own()["entries"][::-1]
+    broken = [
+        {**good_own, "own": None},
+        {**good_own, "own": "soup"},
+        {**good_own, "own": {**good_own["own"], "name": 42}},
+        {**good_own, "own": {**good_own["own"], "energy_kcal": "Infinity"}},
+        {**good_own, "own": {**good_own["own"], "fat_g": True}},
+        {**good_own, "unit": "g"},
+        {**good_own, "amount": 1e9},
+    ]
+    sent = {"version": meal.VERSION, "entries": [*broken, good_own, {**good_pho, "own": good_own["own"]}]}
+    kept = meal.clean(sent, FOODS, "2026-12-06")["entries"]
+    assert kept == [good_own, good_pho]  # the cited dish keeps no stray own values
+    assert meal.summary({"goal": None}, kept, FOODS, "en").startswith(
+        f"**Total {TABLE.row('pho')['energy_kcal'] + 500:,.0f} kcal"
+    )
+
+
+def test_a_log_of_the_version_before_own_foods_still_loads():
+    version2 = {"version": 2, "goal": 1800, "entries": logged(("pho", 1, "serving"))["entries"]}
+    assert meal.clean(version2, FOODS, "2026-12-06") == {**version2, "version": meal.VERSION, "goal": 1800.0}

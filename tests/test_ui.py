@@ -287,7 +287,7 @@ def test_not_sure_says_what_to_do_next_once_and_lists_the_guesses_once(store):
     *_, line, facts = ui.choose(CATALOGUE, answer, ui.NOT_FOOD, "en")
     assert line == "Not food: nothing to log." and facts.visible is False
     guess, result, food, *_, line, _ = ui.choose(CATALOGUE, answer, ui.NONE_OF_THESE, "ko")
-    assert food is None and line == "위의 검색 칸에 음식 이름을 적어 주세요."
+    assert food is None and line == texts.text("none_note", "ko") and "'내 음식'" in line  # the own-food form
     guess, result, food, amount, unit, *_ = ui.choose(CATALOGUE, answer, "김밥", "ko")
     assert guess == "김밥" and food == "김밥" and amount == 1.0 and unit.value == "serving"
 
@@ -326,7 +326,7 @@ def test_search_finds_any_food_of_the_catalogue_and_says_clearly_when_nothing_ma
     *_, amount, unit, _, grams, line, facts = ui.choose(CATALOGUE, None, results.choices[0][1], "en")
     assert "1 regular (105 g)" in [label for label, _ in unit.choices] and "USDA FNDDS" in line
     results, note = ui.search_foods(CATALOGUE, None, "zzzz", "en")
-    assert not results.visible and note == "No food matches 'zzzz': try another name."
+    assert not results.visible and note == "No food matches 'zzzz': try another name, or log it as your own food below."
 
 
 def test_switching_language_relabels_the_answer(store):
@@ -385,3 +385,35 @@ def test_study_models_are_labelled_and_the_deployed_model_recommended():
 def test_a_run_of_ones_own_is_offered_last_under_its_folder_name():
     choices = ui.run_choices("ko", ["kfood150"])
     assert choices[-1] == ("내 모델 · kfood150", "kfood150") and len(choices) == len(runs.SERVED_RUNS) + 1
+
+
+def test_an_own_food_from_the_form_is_logged_and_shown_as_the_persons_values():
+    form = ["Grandma's soup", 350, None, 12, None, 800]
+    view = ui.add_own(CATALOGUE, meal.empty(), *form, None, "dinner", "en", NOW)  # amount box empty: 1 portion
+    log, days, summary, table, picks, link, goal, added = view
+    assert log["entries"][0]["food"] == meal.OWN and log["entries"][0]["amount"] == 1.0
+    assert added == "Added Grandma's soup (your own values) to Dinner." and "Total 350 kcal" in summary
+    assert (
+        "(your own values)" in table
+        and picks.choices[0][0] == "12:30 Dinner · Grandma's soup (your own values) · 1 portion"
+    )
+    log, _, summary, *_ = ui.add_again(CATALOGUE, log, picks.choices[0][1], "dinner", "en", NOW)
+    assert "Total 700 kcal · 2 dish(es)" in summary
+    log, *_ = ui.add_own(CATALOGUE, log, *form, 1.5, "dinner", "ko", NOW)
+    assert log["entries"][-1]["amount"] == 1.5 and log["entries"][-1]["own"]["sodium_mg"] == 800
+
+
+@pytest.mark.parametrize(
+    "form, amount, lang, shown",
+    [
+        (["", 350, None, None, None, None], None, "ko", "음식 이름을 1~60자로 적어 주세요."),
+        (["soup", None, None, None, None, None], None, "en", "Energy must be a number from 0 to 5,000 kcal."),
+        (["soup", 350, None, None, None, -3], None, "ko", "나트륨은(는) 0에서 50,000 mg 사이의 숫자여야 합니다."),
+        (["soup", 350, None, None, None, None], 300, "en", "The amount must be above 0 and at most 100."),
+    ],
+)
+def test_bad_own_food_input_gets_a_message_in_the_chosen_language_and_changes_nothing(form, amount, lang, shown):
+    with pytest.warns(UserWarning) as warned:
+        outputs = ui.add_own(CATALOGUE, meal.empty(), *form, amount, "lunch", lang, NOW)
+    assert outputs == (ui.gr.skip(),) * 8  # the log, and the form (not an output), stay as they were
+    assert str(warned[-1].message) == shown
