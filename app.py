@@ -44,7 +44,7 @@ def main() -> None:
     deployed = store.warm_up(runs.DEPLOYED_RUN)  # loads while the page is built; the others on first use
     table = nutrition.NutritionTable.load()
     foods = catalogue.Catalogue.load()  # every MFDS and FNDDS food, searchable: ~0.4 s
-    demo = guard.quiet_input_errors(ui.build_app(store, table))
+    demo = guard.quiet_input_errors(ui.build_app(store, table, foods))
     deployed.wait()  # serve once it is ready, so its requests never wait on a load
     uploads.start_sweeper()  # every uploaded photo is deleted within ~70 s, answered or not
     demo.queue(default_concurrency_limit=4).launch(

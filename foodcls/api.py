@@ -222,7 +222,7 @@ def create_api(store: RunStore, table: nutrition.NutritionTable, foods: catalogu
     slots = threading.BoundedSemaphore(CONCURRENT_REQUESTS)
 
     def in_their_language(request, message: str) -> str:
-        return texts.in_language(message, guard.language(request.headers.get("accept-language")))
+        return texts.in_language(message, texts.browser_language(request.headers.get("accept-language")))
 
     @api.exception_handler(ApiError)
     async def refused(request, error: ApiError):

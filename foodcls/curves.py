@@ -41,8 +41,9 @@ def curves_figure(
         figure.add_hline(
             y=1 / classes,
             line={"dash": "dash", "color": "#444"},
+            layer="below",  # under the lines: DeepNet10's sits on it
             annotation_text=f"우연 수준 chance ({1 / classes:.0%})",
-            annotation_position="top left",
+            annotation_position="bottom right",  # below the line, where no model's accuracy is
         )
     figure.update_layout(
         title={**TITLE, "text": f"에포크별 {METRIC_WORDS[metric]} ({SPLIT_WORDS[split]})"},

@@ -38,15 +38,6 @@ TOO_LARGE = {
 }
 
 
-def language(accept_language: str | None) -> str:
-    """'ko' when an Accept-Language header puts Korean before English, else 'en'."""
-    for part in (accept_language or "").lower().split(","):
-        tag = part.split(";")[0].strip()
-        if tag.startswith(("ko", "en")):
-            return tag[:2]
-    return "en"
-
-
 def security_headers(on_space: bool) -> list[tuple[bytes, bytes]]:
     """The headers every answer gets; a Space's page (huggingface.co) frames the app, so it may."""
     framing = b"frame-ancestors https://huggingface.co" if on_space else b"frame-ancestors 'none'"
@@ -109,7 +100,7 @@ class Guard:
             return await self.app(scope, receive, send)
         headers = dict(scope.get("headers") or [])
         accept = headers.get(b"accept-language", b"").decode("latin-1")
-        lang, limit, path = language(accept), self.limit(scope["path"]), scope["path"]
+        lang, limit, path = texts.browser_language(accept), self.limit(scope["path"]), scope["path"]
         started = False
 
         async def send_with_headers(message):

@@ -19,10 +19,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve_app(extra_env: dict | None = None, timeout: float = 120):
-    """Start `python app.py` on a free port of 127.0.0.1 (bundled weights unless `extra_env` names
-    a Hub repo); yield (url, process) once it answers, and stop it afterwards."""
-    port = free_port()
+def serve_app(extra_env: dict | None = None, timeout: float = 120, port: int | None = None):
+    """Start `python app.py` on `port` (default a free one) of 127.0.0.1 (bundled weights unless
+    `extra_env` names a Hub repo); yield (url, process) once it answers, and stop it afterwards."""
+    port = port or free_port()
     env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "FOODCLS_HUB_REPO": "", **(extra_env or {})}
     env.pop("GRADIO_SERVER_NAME", None)
     log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"foodcls-app-{port}.log", "w+")

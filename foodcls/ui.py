@@ -1,29 +1,34 @@
-"""The Gradio page: a classify tab and a curves tab, whose handlers are plain functions over service.py."""
+"""The Gradio page: a photo tab (with the person's food log) and a curves tab. Its handlers are plain
+functions over service.py, foods.py and meal.py, in the person's language ("ko" or "en")."""
 
+import datetime
+import math
 import uuid
-from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 
 import gradio as gr
 import pandas as pd
 
-from foodcls import curves, meal, models, nutrition, runs, service, texts
+from foodcls import catalogue as food_catalogue
+from foodcls import curves, foods, meal, models, nutrition, runs, service, texts
 from foodcls.service import Classification, PhotoError
-from foodcls.store import REQUEST_WAIT_S, ModelLoading, ModelUnavailable, RunStore, UnknownRun
+from foodcls.store import BUNDLED, REQUEST_WAIT_S, ModelLoading, ModelUnavailable, RunStore, UnknownRun
 
-
-def model_choice(run: str) -> tuple[str, str]:
-    """(what the model dropdown shows, run id): the deployed model is recommended, the study models
-    are labelled as such, in both languages."""
-    kind = "deployed_model" if run == runs.DEPLOYED_RUN else "study_model" if run in runs.STUDY_RUNS else None
-    title = runs.RUN_TITLES[run]
-    return (f"{title} · {texts.both(kind, sep=' · ')}" if kind else title), run
-
-
-RUN_CHOICES = [model_choice(run) for run in runs.SERVED_RUNS]
 STUDY_NAMES = [models.MODEL_SPECS[run].name for run in models.STUDY_MODELS]
 PLAIN_NAME, SKIP_NAME = models.MODEL_SPECS["deepnet10"].name, models.MODEL_SPECS["skipcon_deepnet10"].name
 I18N = gr.I18n(**texts.by_language())
+DEFAULT_LANGUAGE = "ko"
+# gr.BrowserState encrypts in the browser with a secret that Gradio sends to that browser in the
+# page's config: it hides nothing from the person or a script on the page, it only makes the value
+# unreadable to a server with another secret. A fixed secret keeps a person's log across restarts,
+# redeploys and replicas (a secret drawn at start lost it on every restart); the log holds no more
+# than what the person typed and ate, and the server never sees it unless the page sends it.
+LOG_SECRET = "foodcls-food-log-v2"
+# A person who picks another model waits for it to load (bundled weights: a few seconds) rather than
+# get "try again"; the load itself runs outside the decode slots, and a stalled Hub still ends in
+# "loading, try again" after this long.
+PAGE_WAIT_S = 15.0
 
 # Contrast (WCAG AA, 4.5:1): the default orange button, selected tab and the grey footer, slider
 # ends and hints are lighter than that on white; one shade darker each.
@@ -39,16 +44,74 @@ THEME = gr.themes.Default(primary_hue="orange").set(
 )
 CSS = """
 #verdict h2 { margin: 0 0 0.25em; }
-/* Gradio's empty-label placeholder is a div with an aria-label and no role (axe: aria-prohibited-attr) */
-#top .empty[aria-label] { display: none; }
-/* a table wider than a phone scrolls sideways: phones hide scroll bars, so a line under it says so */
+#verdict h2:focus { outline: 2px solid var(--color-accent); outline-offset: 2px; }
+#lang .wrap { flex-wrap: nowrap; }
+#lang label { white-space: nowrap; }
+/* big targets for a thumb: the photo's source buttons, the guesses, the add button */
+#photo .source-selection button { min-width: 48px; min-height: 48px; }
+#photo .source-selection svg { width: 28px; height: 28px; }
+#guesses label, #results label { min-height: 44px; width: 100%; }
+#add button, button#add { min-height: 48px; font-size: 1.1em; }
+#grams { min-height: 1.5em; }
 .scroll-hint { display: none; }
-@media (max-width: 640px) { .scroll-hint { display: block; } }
+@media (max-width: 640px) {
+  .scroll-hint { display: block; }
+  #title h1 { font-size: 1.4em; margin: 0; }
+  #photo { max-height: 46vh; }
+  .log-day thead { display: none; }
+  .log-day, .log-day tbody, .log-day tr, .log-day td { display: block; width: 100%; }
+  .log-day tr { border: 1px solid var(--border-color-primary); border-radius: 8px; margin: 0 0 8px; padding: 6px 10px; }
+  .log-day td { border: none; padding: 2px 0; }
+  .log-day td[data-label]::before { content: attr(data-label) ": "; color: var(--body-text-color-subdued); }
+}
+.log-day { width: 100%; border-collapse: collapse; }
+.log-day th, .log-day td { text-align: left; padding: 4px 8px; border-bottom: 1px solid var(--border-color-primary); }
+.log-day .total td { font-weight: bold; }
+.log-day summary { cursor: pointer; }
 footer a, footer button, .tab-container button.selected { color: var(--body-text-color) !important; }
 """
+# The language: saved in the browser, Gradio's own locale set to it (its i18n module's changeLocale,
+# found among the page's scripts), and what Gradio 6.31 has no key for (the webcam's prompt, the
+# photo's text alternative) rewritten by the page's script.
+SET_LANGUAGE = (
+    """
+async (lang) => {
+  localStorage.setItem('foodcls-lang', lang);
+  document.documentElement.lang = lang;
+  window.foodclsLang = lang;
+  try {
+    const core = performance.getEntriesByType('resource').map((e) => e.name)
+      .find((name) => /\\/assets\\/core-[^/]*\\.js$/.test(name));
+    if (core) (await import(core)).changeLocale(lang);
+  } catch (error) { console.warn('foodcls: could not switch Gradio locale', error); }
+  if (window.foodclsRelabel) window.foodclsRelabel();
+  return lang;
+}
+"""
+).strip()
+LOAD_LANGUAGE = """
+() => {
+  let lang = localStorage.getItem('foodcls-lang');
+  if (lang !== 'ko' && lang !== 'en') {
+    lang = 'en';
+    for (const tag of navigator.languages || [navigator.language]) {
+      const primary = (tag || '').toLowerCase().split('-')[0];
+      if (primary === 'ko' || primary === 'en') { lang = primary; break; }
+    }
+  }
+  return (SET_LANGUAGE)(lang);
+}
+""".replace("SET_LANGUAGE", SET_LANGUAGE).strip()
+NOW = """() => { const d = new Date(), p = (n) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`; }"""
+# An event's JS: its last input, a hidden box, becomes the browser's local date and time.
+WITH_NOW = f"(...args) => [...args.slice(0, -1), ({NOW})()]"
+SLOT_NOW = f"""() => {{ const h = Number(({NOW})().slice(11, 13));
+  return h >= 4 && h < 11 ? 'breakfast' : h >= 11 && h < 16 ? 'lunch' : h >= 16 && h < 22 ? 'dinner' : 'snack'; }}"""
 # Keyboard: Enter or Space on the photo's drop area opens the file chooser, as a click does (in
 # Gradio 6.31 the key's click does not reach the file input nested in that button).
-PAGE_JS = """
+PAGE_JS = (
+    """
 () => {
   window.foodclsKeys = true;
   document.addEventListener('keydown', (event) => {
@@ -58,21 +121,63 @@ PAGE_JS = """
     event.preventDefault();
     area.click();
   });
+  const webcam = WEBCAM, photoAlt = PHOTO_ALT;
+  window.foodclsRelabel = () => {
+    const lang = window.foodclsLang || localStorage.getItem('foodcls-lang') || 'en';
+    const photo = document.getElementById('photo');
+    if (!photo) return;
+    for (const img of photo.querySelectorAll('img')) if (img.alt !== photoAlt[lang]) img.alt = photoAlt[lang];
+    // the drop area's name is what it says (Gradio names it "Drop an image file here to upload")
+    for (const area of photo.querySelectorAll('button.upload-container')) {
+      const name = area.innerText.replace(/\\s+/g, ' ').trim();
+      if (name && area.getAttribute('aria-label') !== name) area.setAttribute('aria-label', name);
+    }
+    const walker = document.createTreeWalker(photo, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      const text = node.nodeValue.trim();
+      if (text === 'Click to Access Webcam' || Object.values(webcam).includes(text)) {
+        if (text !== webcam[lang]) node.nodeValue = ' ' + webcam[lang];
+      }
+    }
+  };
+  new MutationObserver(() => window.foodclsRelabel()).observe(document.body, {childList: true, subtree: true});
 }
-"""
-# After a classification the verdict comes into view (on a phone it is under the controls).
+""".replace("WEBCAM", texts.json_pair("webcam"))
+    .replace("PHOTO_ALT", texts.json_pair("photo_alt"))
+    .strip()
+)
+SHRINK_SIDE, SHRINK_QUALITY = 1024, 0.85  # the longest side and JPEG quality of a photo as the browser sends it
+SHRINK_PHOTO = (Path(__file__).parent / "shrink_photo.js").read_text()
+PAGE_JS = (
+    f"() => {{ ({PAGE_JS})(); "
+    f"({SHRINK_PHOTO.strip()})({SHRINK_SIDE}, {SHRINK_QUALITY}, {texts.json_pair('sending_photo')}); }}"
+)
+PHOTO_SENT = "() => { if (window.foodclsPhotoSent) window.foodclsPhotoSent(); }"
+# After a result (not after a cleared photo) the headline comes into view and takes the focus.
 SHOW_VERDICT = """
 () => {
   const show = () => {
-    const verdict = document.getElementById('verdict');
-    if (!verdict) return;
-    const top = verdict.getBoundingClientRect().top;  // a little space above it, in whole pixels
-    if (top < 0 || top > window.innerHeight * 0.4) window.scrollTo({top: Math.floor(window.scrollY + top - 8)});
+    const headline = document.querySelector('#verdict h2');
+    const active = document.activeElement;  // the person may have moved on: leave them there
+    if (!headline || (active && active !== document.body && !active.closest('#photo, #verdict'))) return;
+    const top = headline.getBoundingClientRect().top;
+    const add = document.getElementById('add')?.getBoundingClientRect();
+    const short = add && add.height ? add.bottom + 8 - window.innerHeight : 0;  // the add button below the fold
+    const by = top < 0 || top > window.innerHeight * 0.4 ? top - 8 : Math.min(Math.max(short, 0), top - 8);
+    if (by > 0 || top < 0) window.scrollTo({top: Math.floor(window.scrollY + by)});
+    headline.setAttribute('tabindex', '-1');
+    headline.focus({preventScroll: true});
   };
-  show();
+  requestAnimationFrame(show);
   setTimeout(show, 600);  // again once the photo's preview above it has loaded and moved it down
 }
 """
+
+
+# 'None of these': the search box takes the focus (and comes into view).
+FOCUS_SEARCH = (
+    """(choice) => { if (choice === '_none') document.querySelector('#search textarea, #search input')?.focus(); }"""
+)
 
 
 def launch_options() -> dict:
@@ -80,13 +185,456 @@ def launch_options() -> dict:
     return {"i18n": I18N, "theme": THEME, "css": CSS, "js": PAGE_JS}
 
 
+def run_choices(lang: str, own_runs=()) -> list[tuple[str, str]]:
+    """(what the model dropdown shows, run id): the deployed model is recommended, the study models
+    are labelled as such; `own_runs` (python app.py --run DIR) come last under their folder names."""
+    choices = []
+    for run in runs.SERVED_RUNS:
+        kind = "deployed_model" if run == runs.DEPLOYED_RUN else "study_model" if run in runs.STUDY_RUNS else None
+        title = texts.text(f"run_{run}", lang) if f"run_{run}" in texts.MESSAGES else runs.RUN_TITLES[run]
+        choices.append((f"{title} · {texts.text(kind, lang)}" if kind else title, run))
+    return choices + [(texts.text("own_run", lang, run=run), run) for run in own_runs]
+
+
+def message(error: Exception, lang: str) -> str:
+    """An error's message in the person's language (texts.both messages carry both)."""
+    return texts.in_language(error.args[0] if error.args else str(error), lang)
+
+
+def split_now(now: str | None) -> tuple[str, str]:
+    """(date, time) of the browser's 'YYYY-MM-DDTHH:MM'; the server's clock when it sent none."""
+    if isinstance(now, str) and meal.DATE.match(now[:10]) and meal.TIME.match(now[11:]):
+        return now[:10], now[11:]
+    local = datetime.datetime.now()
+    return local.strftime("%Y-%m-%d"), local.strftime("%H:%M")
+
+
+# --- the answer to a photo ----------------------------------------------------------------------
+
+
+def answer_of(result: Classification) -> dict:
+    """What the page keeps of a classification (a gr.State) to show it in either language; a fresh
+    id each time, so that a new photo resets a correction even when the model answers the same."""
+    return {
+        "id": uuid.uuid4().hex,
+        "top": [[dish.class_id, dish.probability] for dish in result.top],
+        "named": result.named,
+        "model": result.model_name,
+        "source": result.weights_source,
+        "ms": result.inference_ms,
+    }
+
+
+def food_name(catalogue: foods.Foods, food_id: str, lang: str) -> str:
+    return catalogue.name(food_id, lang) if food_id in catalogue else food_id
+
+
+def headline(catalogue: foods.Foods, answer: dict | None, lang: str) -> str:
+    """The headline: the dish (its names in both languages) and how sure; or 'not sure' and what
+    to do next, in one sentence. Empty without an answer."""
+    if not answer:
+        return ""
+    best, p = answer["top"][0]
+    if answer["named"]:
+        name = catalogue.label(best) if best in catalogue else best
+        return f"## {name}\n\n{texts.text('named_confidence', lang, p=p)}"
+    return f"## {texts.text('unsure_headline', lang)}\n\n{texts.text('unsure_next', lang)}"
+
+
+NONE_OF_THESE, NOT_FOOD = "_none", "_not_food"  # the two ways out of the guesses list
+
+
+def offered(catalogue: foods.Foods, answer: dict | None) -> list[str]:
+    """The foods the guesses list offers: the model's guesses, then their Korean look-alikes."""
+    if not answer:
+        return []
+    guesses = [c for c, _ in answer["top"]]
+    return guesses + [f for f in catalogue.lookalikes(guesses) if f not in guesses]
+
+
+def guess_choices(catalogue: foods.Foods, answer: dict | None, lang: str) -> list[tuple[str, str]]:
+    """The guesses as one list to tap: '쌀국수 · 62%', the Korean look-alikes of the guesses
+    ('김밥 (a Korean look-alike)'), then 'none of these' and 'not food'."""
+    if not answer:
+        return []
+    probability = dict((c, p) for c, p in answer["top"])
+    choices = [
+        (texts.text("guess", lang, name=food_name(catalogue, c, lang), p=probability[c]), c)
+        if c in probability
+        else (texts.text("lookalike", lang, name=food_name(catalogue, c, lang)), c)
+        for c in offered(catalogue, answer)
+    ]
+    return choices + [(texts.text("none_of_these", lang), NONE_OF_THESE), (texts.text("not_food", lang), NOT_FOOD)]
+
+
+def details(answer: dict | None, lang: str) -> str:
+    """The advanced fold's text: model, where its weights came from, inference time."""
+    if not answer:
+        return ""
+    source = texts.text("bundled_weights", lang) if answer["source"] == BUNDLED else answer["source"]
+    return texts.text("details_line", lang, name=answer["model"], source=source, ms=answer["ms"])
+
+
+def unit_choices(catalogue: foods.Foods, food_id: str | None, lang: str) -> list[tuple[str, str]]:
+    """The food's units as the unit list shows them: '1인분 (600 g)', 'g'."""
+    if food_id not in catalogue:
+        return []
+    return [
+        (
+            foods.unit_name(u, lang) if u.unit == foods.GRAMS else f"{foods.unit_name(u, lang)} ({u.grams:,.0f} g)",
+            u.unit,
+        )
+        for u in catalogue.units(food_id)
+    ]
+
+
+def source_text(facts: nutrition.Facts, lang: str) -> str:
+    """What the values are, in the person's language: the cited row, and how well it matches."""
+    if not facts.has_data:
+        return texts.text("no_nutrition", lang)
+    values = {"name": facts.source_name, "code": facts.food_code, "year": facts.year, "source": facts.source}
+    line = texts.text("source_mfds" if facts.source == nutrition.MFDS else "source_usda", lang, **values)
+    if facts.match in ("closest", "partial"):
+        line += " " + texts.text(f"match_{facts.match}", lang, note=facts.note)
+    return line + "\n\n" + texts.text("nutrition_note", lang)
+
+
+def facts_table(facts: nutrition.Facts, lang: str) -> pd.DataFrame:
+    """The facts as the page shows them: nutrient, amount for the portion, per 100 g; kcal and mg in
+    whole numbers, grams to 0.1."""
+    missing = texts.text("not_analysed", lang)
+
+    def shown(value, unit):
+        return missing if value is None or not math.isfinite(value) else meal.amount(value, unit)
+
+    rows = [
+        (texts.text(column, lang), shown(facts.per_portion.get(column), unit), shown(facts.per_100g.get(column), unit))
+        for column, _, unit in nutrition.NUTRIENTS
+    ]
+    header = [
+        texts.text("col_nutrient", lang),
+        texts.text("col_portion", lang, grams=facts.grams or 0),
+        texts.text("col_100g", lang),
+    ]
+    return pd.DataFrame(rows, columns=header)
+
+
+def dish_line(catalogue: foods.Foods, answer: dict | None, facts: nutrition.Facts, lang: str) -> str:
+    """The dish name line (both languages), whose choice it is, and what the values are."""
+    food_id = facts.class_id
+    line = f"**{catalogue.label(food_id)}**"
+    if answer and not (answer["named"] and answer["top"][0][0] == food_id):
+        best, p = answer["top"][0]
+        said = texts.text("model_said", lang, name=food_name(catalogue, best, lang), p=p)
+        line += f" · {texts.text('your_choice', lang)} · {said}"
+    return line + "\n\n" + source_text(facts, lang)
+
+
+def dish_view(catalogue: foods.Foods, answer, food_id, amount, unit, lang: str):
+    """(food, amount, unit list, unit, grams line, dish line, facts table) of a food and a portion
+    (the unit twice: the list, and the state a change of unit starts from); nothing shown without a
+    food. ValueError (ko+en) for a bad portion."""
+    if food_id not in catalogue:
+        return (
+            None,
+            gr.Number(value=None),
+            gr.Dropdown(choices=[], value=None),
+            None,
+            "",
+            "",
+            gr.Dataframe(value=None, visible=False),
+        )
+    facts = catalogue.facts(food_id, amount, unit)
+    frame = facts_table(facts, lang) if facts.has_data else None
+    grams = texts.text("portion_grams", lang, grams=facts.grams) if facts.grams is not None else ""
+    return (
+        food_id,
+        amount,
+        gr.Dropdown(choices=unit_choices(catalogue, food_id, lang), value=unit),
+        unit,
+        grams,
+        dish_line(catalogue, answer, facts, lang),
+        gr.Dataframe(value=frame, visible=frame is not None),
+    )
+
+
+def first_pick(catalogue: foods.Foods, answer: dict | None) -> str | None:
+    """The food chosen when an answer arrives: the named dish, none when the model is not sure."""
+    return answer["top"][0][0] if answer and answer["named"] and answer["top"][0][0] in catalogue else None
+
+
+def show_answer(catalogue: foods.Foods, answer: dict | None, cam, lang: str):
+    """Everything the page shows for an answer (or for none: a cleared photo): headline, guesses,
+    the search emptied, the chosen dish with one serving, heat map, details."""
+    pick = first_pick(catalogue, answer)
+    amount, unit = catalogue.default_portion(pick) if pick else (None, None)
+    return (
+        answer,
+        headline(catalogue, answer, lang),
+        gr.Radio(choices=guess_choices(catalogue, answer, lang), value=pick, visible=bool(answer)),
+        "",
+        gr.Radio(choices=[], value=None, visible=False),
+        "",
+        *dish_view(catalogue, answer, pick, amount, unit, lang),
+        gr.Image(value=cam, visible=cam is not None, alt_text=texts.text("heatmap_alt", lang)),
+        details(answer, lang),
+    )
+
+
+def classify_page(
+    store: RunStore, table: nutrition.NutritionTable, catalogue: foods.Foods, payload, run, threshold, want_cam, lang
+):
+    """A photo (new or with changed settings) classified for the page; a cleared photo (the X, or
+    switching between camera and upload) clears the answer instead of being an error."""
+    if payload is None:
+        return show_answer(catalogue, None, None, lang)
+    path = payload.get("path") if isinstance(payload, dict) else payload
+    try:
+        photo = service.read_upload(path)
+        result = service.classify(
+            store=store, table=table, photo=photo, model_id=run, threshold=threshold, wait_s=PAGE_WAIT_S
+        )
+        cam = None
+        if want_cam:  # where the model looked for its best guess, named or not
+            cam = service.heat_map(
+                store=store, photo=photo, model_id=run, class_index=result.top_index, wait_s=PAGE_WAIT_S
+            )
+    except (PhotoError, ValueError) as error:  # ValueError: a setting out of range
+        raise gr.Error(message(error, lang), print_exception=False) from None
+    except UnknownRun:
+        raise gr.Error(texts.text("unknown_model", lang), print_exception=False) from None
+    except ModelLoading:
+        raise gr.Error(texts.text("model_loading", lang), print_exception=False) from None
+    except ModelUnavailable as error:
+        print(f"foodcls: {error}")  # the technical reason goes to the log, the person gets plain words
+        raise gr.Error(texts.text("model_unavailable", lang), print_exception=False) from None
+    return show_answer(catalogue, answer_of(result), cam, lang)
+
+
+def choose(catalogue: foods.Foods, answer, food_id, lang):
+    """A tap on a guess or a search result: that food, one of its first unit (the guesses keep their
+    place). 'None of these' and 'not food' clear the dish and say what now."""
+    if food_id in (NONE_OF_THESE, NOT_FOOD):
+        *dish, _, _ = dish_view(catalogue, answer, None, None, None, lang)
+        note = texts.text("none_note" if food_id == NONE_OF_THESE else "not_food_note", lang)
+        return gr.skip(), None, *dish, note, gr.Dataframe(value=None, visible=False)
+    if food_id not in catalogue:
+        return (gr.skip(),) * 9
+    in_guesses = food_id in offered(catalogue, answer)
+    return (
+        food_id if in_guesses else None,
+        gr.skip() if in_guesses else food_id,
+        *dish_view(catalogue, answer, food_id, *catalogue.default_portion(food_id), lang),
+    )
+
+
+def weigh(catalogue: foods.Foods, answer, food_id, amount, unit, lang):
+    """A new amount or unit: (grams line, dish line, facts); a bad amount is a warning and leaves the
+    page as it was."""
+    if food_id not in catalogue:
+        return gr.skip(), gr.skip(), gr.skip()
+    try:
+        *_, grams, line, table = dish_view(catalogue, answer, food_id, amount, unit, lang)
+    except ValueError as error:
+        gr.Warning(message(error, lang))
+        return gr.skip(), gr.skip(), gr.skip()
+    return grams, line, table
+
+
+def change_unit(catalogue: foods.Foods, answer, food_id, amount, old_unit, unit, lang):
+    """A new unit keeps the portion: the amount becomes the same grams in the new unit. Returns
+    (amount, unit state, grams line, dish line, facts)."""
+    if food_id not in catalogue or unit == old_unit:
+        return (gr.skip(),) * 5
+    units = {u.unit: u.grams for u in catalogue.units(food_id)}
+    try:
+        grams = catalogue.grams(food_id, amount, old_unit)
+    except ValueError:
+        grams = None
+    if grams is not None and units.get(unit):
+        amount = round(grams / units[unit], 0 if unit == foods.GRAMS else 2)
+    else:
+        amount = 1.0
+    return amount, unit, *weigh(catalogue, answer, food_id, amount, unit, lang)
+
+
+def relabel(catalogue: foods.Foods, own_runs, answer, food_id, amount, unit, lang):
+    """Everything the answer shows, in a newly chosen language (the same answer and portion)."""
+    try:
+        dish = dish_view(catalogue, answer, food_id, amount, unit, lang)
+    except ValueError:
+        dish = dish_view(catalogue, answer, food_id, *catalogue.default_portion(food_id), lang)
+    in_guesses = food_id in offered(catalogue, answer)
+    return (
+        headline(catalogue, answer, lang),
+        gr.Radio(choices=guess_choices(catalogue, answer, lang), value=food_id if in_guesses else None),
+        *dish[2:],
+        details(answer, lang),
+        gr.Dropdown(choices=run_choices(lang, own_runs)),
+        gr.Dropdown(choices=slot_choices(lang)),
+        gr.Image(alt_text=texts.text("heatmap_alt", lang)),
+    )
+
+
+def slot_choices(lang: str) -> list[tuple[str, str]]:
+    return [(texts.text(slot, lang), slot) for slot in meal.SLOTS]
+
+
+def search_foods(catalogue: foods.Foods, answer, query, lang):
+    """The foods matching a typed name (the model's guesses first), or a clear 'no match' line."""
+    query = (query or "").strip()
+    if not query:
+        return gr.Radio(choices=[], value=None, visible=False), ""
+    first = tuple(c for c, _ in answer["top"]) if answer else ()
+    found = catalogue.search(query, first=first)
+    if not found:
+        return gr.Radio(choices=[], value=None, visible=False), texts.text("no_match", lang, query=query)
+    return gr.Radio(choices=[(catalogue.label(f), f) for f in found], value=None, visible=True), ""
+
+
+# --- the log ----------------------------------------------------------------------------------
+
+
+def log_view(catalogue: foods.Foods, log: dict, day: str | None, now: str | None, lang: str):
+    """(log, day list, total line, the day's dishes, entry list, CSV link, goal) for one day."""
+    today, _ = split_now(now)
+    day = day if isinstance(day, str) and meal.DATE.match(day) else today
+    entries = meal.of_day(log, day)
+    dishes = meal.facts(entries, catalogue)
+    picks = [(meal.label(e, d, catalogue, lang), e["id"]) for e, d in zip(entries, dishes)]
+    link = ""
+    if entries:
+        url = meal.data_url(meal.csv_text(entries, catalogue, lang))
+        link = f'<a href="{url}" download="foodcls-{day}.csv">⬇ {texts.text("log_download", lang, day=day)}</a>'
+    return (
+        log,
+        gr.Dropdown(choices=sorted({day, *meal.days(log, today)}, reverse=True), value=day),
+        meal.summary(log, entries, catalogue, lang),
+        meal.day_html(entries, catalogue, lang),
+        gr.Dropdown(choices=picks, value=None),
+        link,
+        log["goal"],
+    )
+
+
+def add_to_log(catalogue: foods.Foods, stored, food_id, amount, unit, slot, lang, now, own=None):
+    """'Add to log': the food shown, for its portion, now, in the chosen meal slot; then a line that
+    says so. `own`: the person's values when the food is their own (meal.OWN)."""
+    if food_id not in catalogue and food_id != meal.OWN:
+        gr.Warning(texts.text("pick_dish", lang))
+        return (gr.skip(),) * 8
+    today, time = split_now(now)
+    log = meal.clean(stored, catalogue, today, time)
+    slot = slot if slot in meal.SLOTS else meal.slot_at(time)
+    try:
+        log = meal.add(log, catalogue, food_id, date=today, time=time, slot=slot, amount=amount, unit=unit, own=own)
+    except ValueError as error:
+        gr.Warning(message(error, lang))
+        return (gr.skip(),) * 8
+    name = meal.dish_name(log["entries"][-1], catalogue, lang)
+    added = texts.text("log_added", lang, name=name, slot=texts.text(slot, lang))
+    return *log_view(catalogue, log, today, now, lang), added
+
+
+def add_own(catalogue: foods.Foods, stored, name, kcal, carbohydrate, protein, fat, sodium, amount, slot, lang, now):
+    """'Add my own food': a food the catalogue lacks, with the person's values for one portion, for
+    the amount box's number of portions (empty: 1). A bad value is a warning; the form keeps it all."""
+    own = {"name": name, **dict(zip(meal.OWN_LIMITS, (kcal, carbohydrate, protein, fat, sodium)))}
+    amount = 1.0 if amount is None else amount
+    return add_to_log(catalogue, stored, meal.OWN, amount, meal.OWN_UNIT, slot, lang, now, own=own)
+
+
+def add_again(catalogue: foods.Foods, stored, entry_id, slot, lang, now):
+    """'Add again': the chosen entry's food and portion, logged now."""
+    today, time = split_now(now)
+    log = meal.clean(stored, catalogue, today, time)
+    old = next((e for e in log["entries"] if e["id"] == entry_id), None)
+    if old is None:
+        return (gr.skip(),) * 7
+    return add_to_log(catalogue, log, old["food"], old["amount"], old["unit"], slot, lang, now, old.get("own"))[:7]
+
+
+def remove_entry(catalogue: foods.Foods, stored, day, entry_id, lang, now):
+    today, time = split_now(now)
+    log = meal.clean(stored, catalogue, today, time)
+    if entry_id is None:
+        return (gr.skip(),) * 7
+    return log_view(catalogue, meal.remove(log, entry_id), day, now, lang)
+
+
+def clear_day(catalogue: foods.Foods, stored, day, lang, now):
+    """'Clear this day': the day's entries go, and 'Undo' can bring them back."""
+    today, time = split_now(now)
+    log, removed = meal.clear_day(meal.clean(stored, catalogue, today, time), day)
+    return *log_view(catalogue, log, day, now, lang), removed, gr.Button(visible=bool(removed))
+
+
+def undo_clear(catalogue: foods.Foods, stored, removed, day, lang, now):
+    today, time = split_now(now)
+    log = meal.restore(meal.clean(stored, catalogue, today, time), removed or [])
+    return *log_view(catalogue, log, day, now, lang), [], gr.Button(visible=False)
+
+
+def set_goal(catalogue: foods.Foods, stored, goal, day, lang, now):
+    today, time = split_now(now)
+    return log_view(catalogue, meal.set_goal(meal.clean(stored, catalogue, today, time), goal), day, now, lang)
+
+
+def show_day(catalogue: foods.Foods, stored, day, lang, now):
+    """A day of the log (today when none is chosen yet), checked: what a browser keeps may be old,
+    edited or of the first version."""
+    today, time = split_now(now)
+    return log_view(catalogue, meal.clean(stored, catalogue, today, time), day, now, lang)
+
+
+def log_panel(demo: gr.Blocks, catalogue: foods.Foods, lang: gr.Radio, now: gr.Textbox, slot: gr.Dropdown) -> list:
+    """The log of this browser: a day's dishes and total against a goal, other days, add again,
+    delete, clear with undo, CSV of the day. Returns what log_view fills (the log first)."""
+    stored = gr.BrowserState(meal.empty(), storage_key="foodcls-log", secret=LOG_SECRET)
+    with gr.Accordion(I18N("tab_log"), open=True, elem_id="log"):
+        with gr.Row():
+            day = gr.Dropdown([], value=None, label=I18N("log_day"), elem_id="log-day")
+            goal = gr.Number(value=None, label=I18N("goal"), minimum=0, elem_id="goal")
+        summary = gr.Markdown(elem_id="log-summary")
+        shown = gr.HTML(elem_id="log-table")
+        with gr.Row():
+            pick = gr.Dropdown([], value=None, label=I18N("log_pick"), scale=3, elem_id="log-pick")
+            again = gr.Button(I18N("log_again"), scale=1, elem_id="log-again")
+            remove = gr.Button(I18N("log_remove"), scale=1, elem_id="log-remove")
+        with gr.Row():
+            clear = gr.Button(I18N("log_clear"), variant="secondary", elem_id="log-clear")
+            undo = gr.Button(I18N("log_undo"), visible=False, elem_id="log-undo")
+        link = gr.HTML(padding=True, elem_id="log-csv")
+        private_note = gr.Markdown(elem_id="log-private")
+    removed = gr.State([])
+    view = [stored, day, summary, shown, pick, link, goal]
+    quiet = {"api_visibility": "private", "show_progress": "hidden", "js": WITH_NOW}
+    day.input(partial(show_day, catalogue), [stored, day, lang, now], view, **quiet)
+    goal.submit(partial(set_goal, catalogue), [stored, goal, day, lang, now], view, **quiet)
+    goal.blur(partial(set_goal, catalogue), [stored, goal, day, lang, now], view, **quiet)
+    remove.click(partial(remove_entry, catalogue), [stored, day, pick, lang, now], view, **quiet)
+    clear.click(partial(clear_day, catalogue), [stored, day, lang, now], [*view, removed, undo], **quiet)
+    undo.click(partial(undo_clear, catalogue), [stored, removed, day, lang, now], [*view, removed, undo], **quiet)
+    again.click(partial(add_again, catalogue), [stored, pick, slot, lang, now], view, **quiet)
+    # The page's language arrives from the browser once it has loaded (LOAD_LANGUAGE): that first
+    # change opens the log (checked, migrated), and each later one shows it in the new language.
+    lang.change(partial(show_day, catalogue), [stored, day, lang, now], view, **quiet)
+    lang.change(
+        partial(texts.text, "log_private"), lang, private_note, api_visibility="private", show_progress="hidden"
+    )
+    return view
+
+
+# --- the legacy Gradio API /classify (no locale: both languages) -------------------------------
+
+
 def candidates(result: Classification) -> str:
     return "\n".join(f"- {dish.label} ({dish.probability:.0%})" for dish in result.top)
 
 
 def verdict(result: Classification) -> str:
-    """The headline over the guesses: the dish when the app names it, else 'not sure' and the
-    candidates; then the nutrition source. Technical details are in `details`."""
+    """The /classify API's headline, in both languages (an API call has no language): the dish when
+    the app names it, else 'not sure' and the candidates; then the nutrition source."""
     best = result.best
     if not result.named:
         return "\n\n".join(
@@ -104,27 +652,14 @@ def verdict(result: Classification) -> str:
     return "\n\n".join(lines)
 
 
-def details(result: Classification) -> str:
-    """The fold's text: model, where its weights came from, inference time."""
+def api_details(result: Classification) -> str:
     return texts.both(
         "details_line", sep="\n\n", name=result.model_name, source=result.weights_source, ms=result.inference_ms
     )
 
 
-def known_dishes(store: RunStore, table: nutrition.NutritionTable, run: str) -> pd.DataFrame:
-    """The dishes a model knows, by their Korean and English names (the class id when the nutrition
-    table has no names for it)."""
-    config = store.run_json(run, "config.json") or {}
-    rows = []
-    for class_id in config.get("classes", []):
-        dish = table.dish(class_id) if class_id in table else None
-        rows.append((dish.name_ko, dish.name_en) if dish else (class_id, class_id))
-    return pd.DataFrame(sorted(rows, key=lambda row: row[1].casefold()), columns=["한국어", "English"])
-
-
-def classify_photo(store: RunStore, table: nutrition.NutritionTable, payload, run, threshold, servings, want_cam):
-    """The Classify button and the /classify API: (top dishes, nutrition facts, verdict, heat map, details),
-    and the answer the correction starts from (a gr.State: not part of the API)."""
+def classify_api(store: RunStore, table: nutrition.NutritionTable, payload, run, threshold, servings, want_cam):
+    """The /classify API: (top dishes, nutrition facts, verdict, heat map, details), both languages."""
     path = payload.get("path") if isinstance(payload, dict) else payload
     try:
         photo = service.read_upload(path)
@@ -149,149 +684,12 @@ def classify_photo(store: RunStore, table: nutrition.NutritionTable, payload, ru
     except ModelLoading:
         raise gr.Error(texts.both("model_loading"), print_exception=False) from None
     except ModelUnavailable as error:
-        print(f"foodcls: {error}")  # the technical reason goes to the log, the person gets plain words
+        print(f"foodcls: {error}")
         raise gr.Error(texts.both("model_unavailable"), print_exception=False) from None
     has_facts = result.nutrition is not None and result.nutrition.has_data
     facts = nutrition.facts_frame(result.nutrition) if has_facts else pd.DataFrame()
     labels = {dish.label: dish.probability for dish in result.top}
-    # The heat map's box is shown or hidden by its checkbox (toggle_heat_map), so a classification
-    # sends just its value: a component update costs Gradio ~3 ms of app CPU per request.
-    return (
-        labels,
-        gr.Dataframe(value=facts, visible=not facts.empty),
-        verdict(result),
-        cam,
-        details(result),
-        answer_of(result),
-    )
-
-
-def reclassify(store: RunStore, table: nutrition.NutritionTable, payload, run, threshold, servings, want_cam):
-    """A changed setting re-runs the classification of the photo shown, if there is one."""
-    if payload is None:
-        return (gr.skip(),) * 6
-    return classify_photo(store, table, payload, run, threshold, servings, want_cam)
-
-
-def toggle_heat_map(store: RunStore, table: nutrition.NutritionTable, payload, run, threshold, servings, want_cam):
-    """The Grad-CAM checkbox shows or hides the heat map's box, and re-runs the classification."""
-    *result, cam, about, answer = reclassify(store, table, payload, run, threshold, servings, want_cam)
-    return *result, gr.Image(value=None if payload is None else cam, visible=want_cam), about, answer
-
-
-def classify_new_photo(store: RunStore, table: nutrition.NutritionTable, payload, run, threshold, servings, want_cam):
-    """A new photo is classified; a cleared one (the X, or switching between webcam and upload)
-    clears the result instead of being an error."""
-    if payload is None:
-        return None, gr.Dataframe(value=None, visible=False), "", None, "", None
-    return classify_photo(store, table, payload, run, threshold, servings, want_cam)
-
-
-# --- correction, portion and meal ------------------------------------------------------------
-# The person can replace the model's dish by one of its top guesses or any dish the model knows, give
-# the portion in grams, and add the dish to a meal kept in their browser (gr.BrowserState) only.
-# `correction_controls` and `meal_panel` build the controls where they are called; the handlers are
-# plain functions over service.py and meal.py.
-
-
-@dataclass(eq=False)
-class Correction:
-    answer: gr.State  # answer_of(the last classification), or None
-    pick: gr.Radio  # the top guesses, one tap each
-    dish: gr.Dropdown  # every dish the model knows, searchable in Korean and English: the dish shown
-    grams: gr.Number  # the portion; the servings slider sets it to that many of the source's servings
-    add: gr.Button
-
-
-def answer_of(result: Classification) -> dict:
-    """What the correction needs of a classification, as JSON; a fresh id each time, so that a new
-    photo resets a correction even when the model answers the same."""
-    return {
-        "id": uuid.uuid4().hex,
-        "top": [[dish.class_id, dish.label, dish.probability] for dish in result.top],
-        "named": result.named,
-        "model_line": texts.both(
-            "model_line", name=result.model_name, source=result.weights_source, ms=result.inference_ms
-        ),
-    }
-
-
-def dish_choices(store: RunStore, table: nutrition.NutritionTable, run: str) -> list[tuple[str, str]]:
-    """(label, class id) of every dish the run knows; a label reads '라멘 · Ramen', so either
-    language filters the list. Every dish of the table when the run's config cannot be read."""
-    config = store.run_json(run, "config.json") or {}
-    return [(table.dish(c).label if c in table else c, c) for c in config.get("classes") or table.class_ids()]
-
-
-def default_grams(table: nutrition.NutritionTable, class_id: str, servings: float) -> float | None:
-    """The grams box for a newly chosen dish: `servings` of the source's serving (None without data)."""
-    serving_g = table.row(class_id)["serving_g"]
-    return None if serving_g is None else round(float(servings) * serving_g, 1)
-
-
-def dish_verdict(answer: dict | None, facts: nutrition.Facts) -> str:
-    """The markdown under the top dishes for the dish shown: the model's own answer, or the person's
-    choice beside what the model said; then what the values are."""
-    best_id, best_label, p = answer["top"][0] if answer else (None, None, 0.0)
-    if answer and answer["named"] and facts.class_id == best_id:
-        lines = [f"**{facts.dish.label}** ({p:.0%})"]
-    else:
-        said = " " + texts.both("model_said", label=best_label, p=p) if answer else ""
-        lines = [f"**{facts.dish.label}** · {texts.both('your_choice')}{said}"]
-    if answer:
-        lines.append(answer["model_line"])
-    lines.append(facts.source_line + ("\n\n" + texts.both("nutrition_note") if facts.has_data else ""))
-    return "\n\n".join(lines)
-
-
-def show_dish(table: nutrition.NutritionTable, answer, class_id: str, grams=None, servings=None):
-    """(nutrition facts, verdict) of a dish for a portion; a portion out of range is a warning (ko+en)
-    and leaves the page as it was."""
-    try:
-        facts = table.facts(class_id, grams=grams, servings=servings)
-    except ValueError as error:
-        gr.Warning(str(error))
-        return gr.skip(), gr.skip()
-    frame = nutrition.facts_frame(facts) if facts.has_data else pd.DataFrame()
-    return gr.Dataframe(value=frame, visible=facts.has_data), dish_verdict(answer, facts)
-
-
-def sync_correction(table: nutrition.NutritionTable, answer, servings):
-    """A new classification (or a cleared photo) resets the choices to the model's answer."""
-    if not answer:
-        return gr.Radio(choices=[], value=None, visible=False), None, None
-    choices = [(f"{label} ({p:.0%})", class_id) for class_id, label, p in answer["top"]]
-    best = answer["top"][0][0] if answer["named"] and answer["top"][0][0] in table else None
-    return (
-        gr.Radio(choices=choices, value=best, visible=True),
-        best,
-        None if best is None else default_grams(table, best, servings),
-    )
-
-
-def choose_dish(table: nutrition.NutritionTable, answer, class_id, servings):
-    """A tap on a top guess or a dish from the list: both show it, and its table for the servings."""
-    if class_id not in table:
-        return (gr.skip(),) * 5
-    in_top = answer is not None and class_id in [c for c, *_ in answer["top"]]
-    grams = default_grams(table, class_id, servings)
-    return class_id if in_top else None, class_id, grams, *show_dish(table, answer, class_id, servings=servings)
-
-
-def weigh(table: nutrition.NutritionTable, answer, class_id, grams, servings):
-    """A portion typed in grams scales the table of the dish shown (an empty box: the servings)."""
-    if class_id not in table:
-        return gr.skip(), gr.skip()
-    if grams is None:
-        return show_dish(table, answer, class_id, servings=servings)
-    return show_dish(table, answer, class_id, grams=grams)
-
-
-def serve(table: nutrition.NutritionTable, answer, class_id, servings):
-    """The servings slider: the grams box follows it, and the table scales."""
-    if class_id not in table:
-        return (gr.skip(),) * 3
-    return default_grams(table, class_id, servings), *show_dish(table, answer, class_id, servings=servings)
+    return labels, gr.Dataframe(value=facts, visible=not facts.empty), verdict(result), cam, api_details(result)
 
 
 def nutrition_api(table: nutrition.NutritionTable, class_id, grams=None, servings=None) -> dict:
@@ -302,122 +700,21 @@ def nutrition_api(table: nutrition.NutritionTable, class_id, grams=None, serving
         raise gr.Error(str(error), print_exception=False) from None
 
 
-def meal_view(table: nutrition.NutritionTable, items: list[dict]):
-    """The meal panel for a meal: (table, summary, the remove list, the CSV download link)."""
-    remove_choices = [
-        (f"{i}. {dish.dish.label} · {meal.portion_text(dish)}", i - 1)
-        for i, dish in enumerate(meal.facts(items, table), 1)
-    ]
-    link = ""
-    if items:
-        url = meal.data_url(meal.csv_text(items, table))
-        link = f'<a href="{url}" download="meal.csv">⬇ {texts.both("meal_download")}</a>'
-    return (
-        gr.Dataframe(value=meal.frame(items, table), visible=bool(items)),
-        meal.summary(items, table),
-        gr.Dropdown(choices=remove_choices, value=None),
-        link,
-    )
-
-
-def load_meal(table: nutrition.NutritionTable, stored):
-    """The page opens with the meal this browser kept (checked: it may be old or edited)."""
-    items = meal.clean(stored, table)
-    return items, *meal_view(table, items)
-
-
-def add_to_meal(table: nutrition.NutritionTable, stored, class_id, grams, servings):
-    """'Add to meal': the dish shown, for the grams in the box (or the servings when it is empty)."""
-    if class_id not in table:
-        gr.Warning(texts.both("pick_dish"))
-        return (gr.skip(),) * 5
-    try:
-        items = meal.add(
-            meal.clean(stored, table), table, class_id, grams=grams, servings=servings if grams is None else None
-        )
-    except ValueError as error:
-        gr.Warning(str(error))
-        return (gr.skip(),) * 5
-    return items, *meal_view(table, items)
-
-
-def remove_from_meal(table: nutrition.NutritionTable, stored, index):
-    if index is None:
-        return (gr.skip(),) * 5
-    items = meal.remove(meal.clean(stored, table), int(index))
-    return items, *meal_view(table, items)
-
-
-def clear_meal(table: nutrition.NutritionTable):
-    return [], *meal_view(table, [])
-
-
-def correction_controls(store: RunStore, table: nutrition.NutritionTable) -> Correction:
-    """The correction and portion controls, built where this is called (under the nutrition facts)."""
-    with gr.Group():
-        pick = gr.Radio([], value=None, label=I18N("correct_top"), visible=False)
-        dish = gr.Dropdown(
-            dish_choices(store, table, runs.DEPLOYED_RUN), value=None, filterable=True, label=I18N("correct_all")
-        )
-    with gr.Row(equal_height=True):
-        grams = gr.Number(value=None, label=I18N("grams"), scale=2)
-        add = gr.Button(I18N("add_to_meal"), variant="secondary", scale=1)
-    return Correction(gr.State(None), pick, dish, grams, add)
-
-
-def wire_correction(store, table, c: Correction, *, run, servings, facts, verdict) -> None:
-    """The correction's events, and the /nutrition API (nutrition of a dish by class id)."""
-    private = {"api_visibility": "private"}
-    c.answer.change(partial(sync_correction, table), [c.answer, servings], [c.pick, c.dish, c.grams], **private)
-    chosen = [c.pick, c.dish, c.grams, facts, verdict]
-    c.pick.input(partial(choose_dish, table), [c.answer, c.pick, servings], chosen, **private)
-    c.dish.input(partial(choose_dish, table), [c.answer, c.dish, servings], chosen, **private)
-    gr.on(
-        [c.grams.submit, c.grams.blur],
-        partial(weigh, table),
-        [c.answer, c.dish, c.grams, servings],
-        [facts, verdict],
-        trigger_mode="always_last",
-        **private,
-    )
-    servings.change(
-        partial(serve, table),
-        [c.answer, c.dish, servings],
-        [c.grams, facts, verdict],
-        trigger_mode="always_last",
-        **private,
-    )
-    run.change(lambda model_id: gr.Dropdown(choices=dish_choices(store, table, model_id)), run, c.dish, **private)
+def legacy_api(store: RunStore, table: nutrition.NutritionTable, photo, run, threshold, want_cam) -> None:
+    """The Gradio API's /classify and /nutrition as they were before the page spoke one language:
+    their outputs are components nobody sees (the page shows the answer its own way)."""
+    with gr.Group(visible=False):
+        servings = gr.Number(1.0)
+        outputs = [gr.Label(), gr.Dataframe(), gr.Markdown(), gr.Image(), gr.Markdown()]
+        button = gr.Button()
+    inputs = [photo, *service.api_inputs(model_id=run, threshold=threshold, servings=servings, heat_map=want_cam)]
+    button.click(partial(classify_api, store, table), inputs, outputs, api_name="classify", preprocess=False)
 
     def nutrition_endpoint(class_id: str, grams: float | None = None, servings: float | None = None) -> dict:
-        """Nutrition facts of one dish by class id, for grams or servings (default: one serving)."""
+        """Nutrition facts of one dish by class id, for grams or servings (default one serving)."""
         return nutrition_api(table, class_id, grams, servings)
 
     gr.api(nutrition_endpoint, api_name="nutrition")
-
-
-def meal_panel(demo: gr.Blocks, table: nutrition.NutritionTable, c: Correction, servings) -> None:
-    """The meal: its dishes and total, remove one, clear all, download as CSV; kept in the browser."""
-    stored = gr.BrowserState([], storage_key="foodcls-meal")
-    with gr.Accordion(I18N("meal"), open=True, elem_id="meal"):
-        shown = gr.Dataframe(label=I18N("meal_dishes"), visible=False, interactive=False, wrap=True)
-        summary = gr.Markdown()
-        with gr.Row():
-            pick = gr.Dropdown([], value=None, label=I18N("meal_pick"), scale=3)
-            remove = gr.Button(I18N("meal_remove"), scale=1)
-            clear = gr.Button(I18N("meal_clear"), variant="secondary", scale=1)
-        link = gr.HTML(js_on_load=None, padding=True)
-        gr.Markdown(texts.both("meal_private"))
-    view = [stored, shown, summary, pick, link]
-    private = {"api_visibility": "private"}
-    # no progress overlay: the meal comes from the browser at once, and a spinner over it is noise
-    demo.load(partial(load_meal, table), stored, view, show_progress="hidden", **private)
-    c.add.click(partial(add_to_meal, table), [stored, c.dish, c.grams, servings], view, **private)
-    remove.click(partial(remove_from_meal, table), [stored, pick], view, **private)
-    clear.click(partial(clear_meal, table), None, view, **private)
-
-
-# --- end of correction, portion and meal -----------------------------------------------------------
 
 
 class CurvesData:
@@ -486,100 +783,174 @@ def calibrated_threshold(store: RunStore, run: str) -> float:
     return service.run_threshold(store.run_json(run, "config.json") or {})
 
 
-def classify_controls(threshold_value: float):
-    """The photo and the settings column; returns (photo, run, threshold, servings, want_cam, button)."""
-    photo = gr.Image(
-        label=I18N("photo"),
-        type="filepath",
-        sources=["webcam", "upload", "clipboard"],
-        webcam_options=gr.WebcamOptions(mirror=False, constraints={"video": {"facingMode": {"ideal": "environment"}}}),
-        alt_text="식사 사진 · Meal photo",
-        elem_id="photo",
-    )
-    run = gr.Dropdown(
-        RUN_CHOICES, value=runs.DEPLOYED_RUN, label=I18N("model"), info=I18N("model_info"), elem_id="model"
-    )
-    threshold = gr.Slider(
-        0,
-        1,
-        value=threshold_value,
-        step=0.05,
-        label=I18N("threshold"),
-        info=I18N("threshold_info"),
-        elem_id="threshold",
-    )
-    servings = gr.Slider(0.5, 3, value=1, step=0.5, label=I18N("servings"), elem_id="servings")
-    want_cam = gr.Checkbox(value=False, label=I18N("gradcam"), elem_id="gradcam")
-    button = gr.Button(I18N("classify"), variant="primary", elem_id="classify")
-    return photo, run, threshold, servings, want_cam, button
-
-
-def result_column(store: RunStore, table: nutrition.NutritionTable):
-    """The answer, headline first; returns (top, facts, verdict, heat map, details, correction)."""
-    verdict_box = gr.Markdown(elem_id="verdict")
-    top = gr.Label(num_top_classes=service.TOP_K, label=I18N("top"), show_heading=False, elem_id="top")
-    facts = gr.Dataframe(
-        label=I18N("nutrition"),
-        visible=False,
-        interactive=False,
-        wrap=True,
-        column_widths=["40%", "30%", "30%"],
-        elem_id="facts",
-    )
-    correction = correction_controls(store, table)
-    cam = gr.Image(
-        label=I18N("heatmap"),
-        visible=False,
-        interactive=False,
-        alt_text="모델이 본 곳을 색으로 표시한 사진 · The photo coloured where the model looked",
-        buttons=[],
-        elem_id="heatmap",
-    )
-    with gr.Accordion(I18N("details"), open=False, elem_id="details-fold"):
-        details_box = gr.Markdown(elem_id="details")
-    return top, facts, verdict_box, cam, details_box, correction
-
-
-def classify_tab(demo: gr.Blocks, store: RunStore, nutrition_table: nutrition.NutritionTable) -> None:
-    request = (store, nutrition_table)  # what every classify handler is bound to
-    with gr.Row():
+def classify_tab(
+    demo: gr.Blocks,
+    store: RunStore,
+    table: nutrition.NutritionTable,
+    catalogue: foods.Foods,
+    lang: gr.Radio,
+    now: gr.Textbox,
+) -> None:
+    """The photo first, the answer beside it (under it on a phone), the log below."""
+    with gr.Row(equal_height=False):
         with gr.Column():
-            photo, run, threshold, servings, want_cam, button = classify_controls(
-                calibrated_threshold(store, runs.DEPLOYED_RUN)
+            photo = gr.Image(
+                label=I18N("photo"),
+                type="filepath",
+                sources=["upload", "webcam"],
+                webcam_options=gr.WebcamOptions(
+                    mirror=False, constraints={"video": {"facingMode": {"ideal": "environment"}}}
+                ),
+                alt_text=texts.text("photo_alt", DEFAULT_LANGUAGE),
+                elem_id="photo",
             )
+            with gr.Accordion(I18N("advanced"), open=False, elem_id="advanced"):
+                run = gr.Dropdown(
+                    run_choices(DEFAULT_LANGUAGE, sorted(store.extra)),
+                    value=runs.DEPLOYED_RUN,
+                    label=I18N("model"),
+                    info=I18N("model_info"),
+                    elem_id="model",
+                )
+                threshold = gr.Slider(
+                    0,
+                    1,
+                    value=calibrated_threshold(store, runs.DEPLOYED_RUN),
+                    step=0.05,
+                    label=I18N("threshold"),
+                    info=I18N("threshold_info"),
+                    elem_id="threshold",
+                )
+                want_cam = gr.Checkbox(value=False, label=I18N("gradcam"), elem_id="gradcam")
+                details_box = gr.Markdown(elem_id="details")
         with gr.Column():
-            top, facts, verdict_box, cam, details_box, correction = result_column(store, nutrition_table)
-    outputs = [top, facts, verdict_box, cam, details_box, correction.answer]
-    with gr.Accordion(I18N("known_dishes"), open=False, elem_id="known-dishes"):
-        dishes = gr.Dataframe(
-            known_dishes(store, nutrition_table, runs.DEPLOYED_RUN),
-            interactive=False,
-            show_search="search",
-            max_height=320,
-            show_label=False,
-        )
-    inputs = [photo, *service.api_inputs(model_id=run, threshold=threshold, servings=servings, heat_map=want_cam)]
-    private = {"preprocess": False, "api_visibility": "private"}
-    events = [button.click(partial(classify_photo, *request), inputs, outputs, api_name="classify", preprocess=False)]
-    events.append(run.change(partial(reclassify, *request), inputs, outputs, **private))
-    # .change: arrow keys re-classify too, not only a released drag (servings rescale the dish: wire_correction)
-    events.append(
-        threshold.change(partial(reclassify, *request), inputs, outputs, trigger_mode="always_last", **private)
+            verdict_box = gr.Markdown(elem_id="verdict")
+            guesses = gr.Radio([], value=None, label=I18N("guesses"), visible=False, elem_id="guesses")
+            with gr.Row(equal_height=True):
+                amount = gr.Number(value=None, label=I18N("amount"), scale=1, min_width=90, elem_id="amount")
+                unit = gr.Dropdown([], value=None, label=I18N("unit"), scale=2, min_width=160, elem_id="unit")
+            grams_line = gr.Markdown(elem_id="grams")
+            with gr.Row(equal_height=True):
+                slot = gr.Dropdown(
+                    slot_choices(DEFAULT_LANGUAGE),
+                    value="lunch",
+                    label=I18N("slot"),
+                    scale=1,
+                    min_width=110,
+                    elem_id="slot",
+                )
+                add = gr.Button(I18N("add_to_meal"), variant="primary", scale=2, min_width=160, elem_id="add")
+            added = gr.Markdown(elem_id="added")
+            dish = gr.Markdown(elem_id="dish")
+            search = gr.Textbox(label=I18N("search"), max_lines=1, elem_id="search")
+            results = gr.Radio([], value=None, visible=False, show_label=False, elem_id="results")
+            search_note = gr.Markdown(elem_id="search-note")
+            own_name, *own_values, own_add = own_food_form()
+            facts = gr.Dataframe(
+                label=I18N("nutrition"),
+                visible=False,
+                interactive=False,
+                wrap=True,
+                column_widths=["40%", "30%", "30%"],
+                elem_id="facts",
+            )
+            cam = gr.Image(
+                label=I18N("heatmap"),
+                visible=False,
+                interactive=False,
+                alt_text=texts.text("heatmap_alt", DEFAULT_LANGUAGE),
+                buttons=[],
+                elem_id="heatmap",
+            )
+    log_view_outputs = log_panel(demo, catalogue, lang, now, slot)
+    answer, food, last_unit = gr.State(None), gr.State(None), gr.State(None)
+    private = {"api_visibility": "private"}
+    dish_outputs = [food, amount, unit, last_unit, grams_line, dish, facts]
+    answer_outputs = [answer, verdict_box, guesses, search, results, search_note, *dish_outputs, cam, details_box]
+    settings = [photo, run, threshold, want_cam, lang]
+    classify = partial(classify_page, store, table, catalogue)
+    new_photo = photo.input(classify, settings, answer_outputs, trigger_mode="always_last", preprocess=False, **private)
+    new_photo.success(None, None, None, js=SHOW_VERDICT)
+    new_photo.then(None, None, None, js=PHOTO_SENT)
+    run.change(classify, settings, answer_outputs, preprocess=False, **private)
+    threshold.change(classify, settings, answer_outputs, trigger_mode="always_last", preprocess=False, **private)
+    want_cam.change(classify, settings, answer_outputs, preprocess=False, **private)
+    run.change(partial(calibrated_threshold, store), run, threshold, **private)
+
+    chosen = [guesses, results, *dish_outputs]
+    tapped = guesses.input(partial(choose, catalogue), [answer, guesses, lang], chosen, **private)
+    tapped.then(None, guesses, None, js=FOCUS_SEARCH)
+    results.input(partial(choose, catalogue), [answer, results, lang], chosen, **private)
+    portion = [answer, food, amount, unit, lang]
+    gr.on(
+        [amount.submit, amount.blur],
+        partial(weigh, catalogue),
+        portion,
+        [grams_line, dish, facts],
+        trigger_mode="always_last",
+        **private,
     )
-    events.append(want_cam.change(partial(toggle_heat_map, *request), inputs, outputs, **private))
-    events.append(
-        photo.input(partial(classify_new_photo, *request), inputs, outputs, trigger_mode="always_last", **private)
+    unit.input(
+        partial(change_unit, catalogue),
+        [answer, food, amount, last_unit, unit, lang],
+        [amount, last_unit, grams_line, dish, facts],
+        **private,
     )
-    for event in (events[0], events[-1]):  # a new answer to a press or a photo comes into view
-        event.success(None, None, None, js=SHOW_VERDICT)
-    run.change(partial(known_dishes, *request), run, dishes, api_visibility="private")
-    run.change(partial(calibrated_threshold, store), run, threshold, api_visibility="private")
-    wire_correction(store, nutrition_table, correction, run=run, servings=servings, facts=facts, verdict=verdict_box)
-    meal_panel(demo, nutrition_table, correction, servings)
+    gr.on(
+        [search.change, search.submit],
+        partial(search_foods, catalogue),
+        [answer, search, lang],
+        [results, search_note],
+        trigger_mode="always_last",
+        show_progress="hidden",
+        **private,
+    )
+    add.click(
+        partial(add_to_log, catalogue),
+        [log_view_outputs[0], food, amount, unit, slot, lang, now],
+        [*log_view_outputs, added],
+        js=WITH_NOW,
+        show_progress="hidden",
+        **private,
+    )
+    own_add.click(
+        partial(add_own, catalogue),
+        [log_view_outputs[0], own_name, *own_values, amount, slot, lang, now],
+        [*log_view_outputs, added],
+        js=WITH_NOW,
+        show_progress="hidden",
+        **private,
+    )
+    lang.change(
+        partial(relabel, catalogue, sorted(store.extra)),
+        [answer, food, amount, unit, lang],
+        [verdict_box, guesses, unit, last_unit, grams_line, dish, facts, details_box, run, slot, cam],
+        **private,
+    )
+    lang.change(partial(search_foods, catalogue), [answer, search, lang], [results, search_note], **private)
+    demo.load(None, None, slot, js=SLOT_NOW)
+    legacy_api(store, table, photo, run, threshold, want_cam)
 
 
-def curves_tab_layout(curves_data: CurvesData):
+def own_food_form() -> list:
+    """A food the catalogue lacks, folded under the search: its name, its values for one portion
+    (energy required) and its button. Returns (name, kcal, carbohydrate, protein, fat, sodium, button)."""
+    with gr.Accordion(I18N("own_food"), open=False, elem_id="own-food"):
+        gr.Markdown(I18N("own_info"))
+        name = gr.Textbox(label=I18N("own_name"), max_lines=1, elem_id="own-name")
+        with gr.Row():
+            values = [
+                gr.Number(value=None, label=I18N(key), min_width=120, elem_id=key.replace("_", "-"))
+                for key in ("own_kcal", "own_carbohydrate", "own_protein", "own_fat", "own_sodium")
+            ]
+        button = gr.Button(I18N("own_add"), elem_id="own-add")
+    return [name, *values, button]
+
+
+def curves_tab_layout(curves_data: CurvesData, lang: gr.Radio):
     """The curves tab's controls and plots, and their events; returns what the page load fills."""
+    lesson = gr.Markdown(elem_id="lesson")
+    lang.change(partial(texts.text, "curves_lesson"), lang, lesson, api_visibility="private", show_progress="hidden")
     with gr.Row():
         chosen = gr.CheckboxGroup(STUDY_NAMES, value=STUDY_NAMES, label=I18N("curve_models"))
         metric = gr.Radio(["accuracy", "loss"], value="accuracy", label=I18N("metric"))
@@ -606,15 +977,33 @@ def curves_tab_layout(curves_data: CurvesData):
     return [curve_plot, left_plot, right_plot, summary, explanation]
 
 
-def build_app(store: RunStore, nutrition_table: nutrition.NutritionTable) -> gr.Blocks:
+def build_app(
+    store: RunStore,
+    nutrition_table: nutrition.NutritionTable,
+    catalogue: food_catalogue.Catalogue | None = None,
+) -> gr.Blocks:
+    """The page; `catalogue` is the food catalogue the page searches (loaded here when not given)."""
     curves_data = CurvesData(store)
+    catalogue = foods.Foods(catalogue if catalogue is not None else food_catalogue.Catalogue.load())
     with gr.Blocks(title="foodcls") as demo:  # uploads are deleted by uploads.start_sweeper, not delete_cache
-        gr.Markdown(I18N("title"))
+        with gr.Row(equal_height=True):
+            with gr.Column(scale=3, min_width=240):
+                gr.Markdown(I18N("title"), elem_id="title")
+            with gr.Column(scale=1, min_width=200):
+                lang = gr.Radio(
+                    [("한국어", "ko"), ("English", "en")],
+                    value=None,  # set from the browser once the page has loaded: a change, always
+                    label=I18N("language"),
+                    elem_id="lang",
+                )
         gr.Markdown(I18N("intro"))
+        now = gr.Textbox(visible=False)  # the browser's local date and time, filled by an event's JS
+        demo.load(None, None, lang, js=LOAD_LANGUAGE)
+        lang.change(None, lang, None, js=SET_LANGUAGE)
         with gr.Tab(I18N("tab_classify")):
-            classify_tab(demo, store, nutrition_table)
+            classify_tab(demo, store, nutrition_table, catalogue, lang, now)
         with gr.Tab(I18N("tab_curves")):
-            curves_outputs = curves_tab_layout(curves_data)
+            curves_outputs = curves_tab_layout(curves_data, lang)
         demo.load(partial(curves_tab, curves_data), None, curves_outputs, api_visibility="private")
         gr.api(partial(curves_json, curves_data), api_name="curves")
     return demo

@@ -250,14 +250,6 @@ def test_4_api_and_4_page_requests_of_the_worst_photos_at_once_stay_bounded_and_
             assert outcome == "error" and "MP" in message, message  # refused with its limit, API and page alike
 
 
-@pytest.mark.parametrize(
-    ("header", "lang"),
-    [("ko-KR,ko;q=0.9,en-US;q=0.8", "ko"), ("en-US,ko;q=0.5", "en"), ("fr-FR, ko", "ko"), ("", "en"), (None, "en")],
-)
-def test_the_language_is_the_first_of_korean_or_english_the_client_accepts(header, lang):
-    assert guard.language(header) == lang
-
-
 def test_a_refusal_too_large_for_its_route_is_in_the_clients_language():
     async def never_called(scope, receive, send):
         raise AssertionError("the app must not see a refused body")

@@ -1,6 +1,7 @@
 """The page's handlers and its API, through gradio_client against the app served on 127.0.0.1."""
 
 import io
+import re
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,7 @@ from gradio_client.exceptions import AppError
 from helpers import dish_photo, save
 from PIL import Image
 
-from foodcls import hub, models, nutrition, runs, ui, uploads
+from foodcls import catalogue, foods, hub, meal, models, nutrition, runs, texts, ui, uploads
 from foodcls.service import api_inputs
 from foodcls.store import RunStore
 
@@ -185,49 +186,234 @@ def test_nutrition_api_gives_a_dish_by_id_for_grams_or_servings(client):
     assert client.predict("ramen", api_name="/nutrition")["per_portion"]["energy_kcal"] == 450.0  # still serving
 
 
-def test_correcting_the_dish_shows_its_table_and_says_what_the_model_said(tiny_weights, tmp_path):
-    store = RunStore(hub.WeightsSource(None, "unused", bundled=tiny_weights))
-    path = save(dish_photo("ramen"), uploads.own_upload_dir() / "meal.png")  # only uploads are read
+def test_every_text_has_both_languages_each_in_its_own():
+    pairs = {**texts.LABELS, **texts.GRADIO_LABELS, **texts.MESSAGES}
+    for key, (ko, en) in pairs.items():
+        assert ko and en, f"{key}: a language is missing"
+        assert not texts.HANGUL.search(en), f"{key}: Korean in the English text {en!r}"
+        neutral = re.sub(r"\{[^}]*\}|\b(g|kcal|ms)\b", "", ko)  # placeholders and units read the same in both
+        letters = [ch for ch in neutral if ch.isalpha()]
+        assert not letters or texts.HANGUL.search(ko), f"{key}: no Korean in the Korean text {ko!r}"
+
+
+def test_a_message_made_in_both_languages_shows_in_one():
+    message = texts.both("too_small", width=3, height=4)
+    assert message.startswith("사진이 너무 작습니다") and "too small" in message  # the API's both
+    assert texts.in_language(message, "en") == "The image is too small (3x4 pixels): send a real photo."
+    assert texts.in_language(ValueError(message).args[0], "ko").startswith("사진이 너무 작습니다 (3x4")
+    assert texts.in_language("plain", "ko") == "plain"
+
+
+@pytest.mark.parametrize(
+    "header, lang",
+    [
+        ("ko-KR,ko;q=0.9,en;q=0.8", "ko"),
+        ("en-US,ko;q=0.5", "en"),
+        ("fr-FR,ko;q=0.5", "ko"),
+        ("de", "en"),
+        ("", "en"),
+        (None, "en"),
+    ],
+)
+def test_the_browser_language_picks_korean_or_english(header, lang):
+    assert texts.browser_language(header) == lang
+
+
+CATALOGUE = foods.Foods(catalogue.Catalogue.load())
+
+
+@pytest.fixture(scope="module")
+def store(tiny_weights):
+    return RunStore(hub.WeightsSource(None, "unused", bundled=tiny_weights))
+
+
+def page_answer(store, dish, lang, threshold=0.0, cam=False):
+    path = save(dish_photo(dish), uploads.own_upload_dir() / f"{dish}-{lang}.png")  # only uploads are read
     try:
-        *_, answer = ui.classify_photo(store, TABLE, path, "shallownet", 0.0, 1.0, False)
+        return ui.classify_page(store, TABLE, CATALOGUE, {"path": str(path)}, "shallownet", threshold, cam, lang)
     finally:
-        uploads.forget(path)  # as a request's upload is, so no other test finds it
-    pick, dish, grams = ui.sync_correction(TABLE, answer, 1.0)
-    assert dish == "ramen" and grams == 550.0 and pick.value == "ramen" and len(pick.choices) == 3
-    radio, chosen, grams, facts, verdict = ui.choose_dish(TABLE, answer, "pho", 1.0)
-    assert radio is None and chosen == "pho" and grams == 600.0
-    assert "쌀국수 · Pho" in verdict and "The model said: 라멘 · Ramen" in verdict and "D000156" in verdict
-    assert facts.value["data"][1][1] == f"{TABLE.row('pho')['energy_kcal']:,.1f} kcal"
-    facts, verdict = ui.weigh(TABLE, answer, "pho", 300, 1.0)
-    assert facts.value["data"][0][1] == "300 g"
+        uploads.forget(path)
 
 
-def test_meal_handlers_add_remove_clear_and_refuse_a_bad_portion_without_a_traceback():
-    stored, shown, summary, remove_list, link = ui.add_to_meal(TABLE, [], "pho", 300.0, 1.0)
-    assert stored == [{"class_id": "pho", "grams": 300.0, "servings": None}] and "Total: 1 dish(es)" in summary
-    assert link.startswith('<a href="data:text/csv;charset=utf-8;base64,') and remove_list.choices[0][1] == 0
-    stored, *_ = ui.add_to_meal(TABLE, stored, "sushi", None, 2.0)
-    assert stored[-1] == {"class_id": "sushi", "grams": None, "servings": 2.0}
-    with pytest.warns(UserWarning, match="at most 5000 g"):
-        assert all(out is not None for out in ui.add_to_meal(TABLE, stored, "pho", 9000.0, 1.0))
-    with pytest.warns(UserWarning, match="Pick a dish first"):
-        ui.add_to_meal(TABLE, stored, None, None, 1.0)
-    stored, shown, summary, *_ = ui.remove_from_meal(TABLE, stored, 0)
-    assert [entry["class_id"] for entry in stored] == ["sushi"] and len(shown.value["data"]) == 2  # dish + total
-    stored, shown, summary, _, link = ui.clear_meal(TABLE)
-    assert stored == [] and "No dishes" in summary and link == ""
-    stored, *_ = ui.load_meal(TABLE, [{"class_id": "pho", "grams": 1e9}, "junk", {"class_id": "ramen", "servings": 1}])
-    assert stored == [{"class_id": "ramen", "grams": None, "servings": 1.0}]
+def shown_text(outputs) -> str:
+    """The text a person sees in a set of handler outputs (strings, choices, tables)."""
+    parts = []
+    for out in outputs:
+        if isinstance(out, str):
+            parts.append(out)
+        elif hasattr(out, "choices") and out.choices:
+            parts += [label for label, _ in out.choices]
+        if hasattr(out, "value") and isinstance(out.value, dict) and "headers" in out.value:
+            parts += out.value["headers"] + [cell for row in out.value["data"] for cell in row]
+    return "\n".join(map(str, parts))
+
+
+def visible(outputs) -> list:
+    """classify_page's outputs a person sees: headline, guesses, search note, unit list, grams line,
+    dish line, facts, details (not the states: answer, food id, unit id)."""
+    return [outputs[i] for i in (1, 2, 5, 8, 10, 11, 12, 14)]
+
+
+def without_dish_names(text: str) -> str:
+    """The text less the dish name lines ('라멘 · Ramen' may be bilingual: it helps there)."""
+    return re.sub(r"^(## |\*\*).*$", "", text, flags=re.M)
+
+
+def test_the_page_answers_in_english_without_korean_outside_the_dish_name(store):
+    outputs = page_answer(store, "ramen", "en")
+    headline, guesses = outputs[1:3]
+    assert headline.startswith("## 라멘 · Ramen\n")  # the dish name line: both languages
+    assert [label for label, _ in guesses.choices][0].startswith("Ramen · ")  # the list: one language
+    text = without_dish_names(shown_text(visible(outputs)))
+    assert "kcal" in text and "Source: Korean MFDS" in text
+    text = text.replace(TABLE.row("ramen")["source_name"], "")  # the cited row's own name: a dish name too
+    assert not texts.HANGUL.search(text), text
+
+
+def test_the_page_answers_in_korean_without_english_sentences(store):
+    text = without_dish_names(shown_text(visible(page_answer(store, "ramen", "ko"))))
+    assert "라멘 · " in text and "출처: 식품의약품안전처" in text
+    words = re.findall(r"[A-Za-z]{3,}", re.sub(r"shallownet|ShallowNet|weights|MFDS|kcal|D\d+", "", text))
+    assert not words, words
+
+
+def test_not_sure_says_what_to_do_next_once_and_lists_the_guesses_once(store):
+    answer, headline, guesses, _, _, _, food, *_ = page_answer(store, "sushi", "en", threshold=1.0)
+    assert headline == "## Not sure what this is\n\nTap the right dish below, or search for it by name."
+    offered = [value for _, value in guesses.choices]
+    assert offered[:3] == ["sushi", "ramen", "bibimbap"] and guesses.value is None and food is None  # none chosen
+    assert offered[3:] == ["김밥", "김치찌개", "순두부찌개", ui.NONE_OF_THESE, ui.NOT_FOOD]  # look-alikes, two ways out
+    assert guesses.choices[3][0] == "Gimbap (a Korean look-alike)" and guesses.choices[-1][0] == "Not food"
+    *_, line, facts = ui.choose(CATALOGUE, answer, ui.NOT_FOOD, "en")
+    assert line == "Not food: nothing to log." and facts.visible is False
+    guess, result, food, *_, line, _ = ui.choose(CATALOGUE, answer, ui.NONE_OF_THESE, "ko")
+    assert food is None and line == texts.text("none_note", "ko") and "'내 음식'" in line  # the own-food form
+    guess, result, food, amount, unit, *_ = ui.choose(CATALOGUE, answer, "김밥", "ko")
+    assert guess == "김밥" and food == "김밥" and amount == 1.0 and unit.value == "serving"
+
+
+def test_a_cleared_photo_clears_the_answer_without_an_error(store):
+    answer, headline, guesses, *_ = ui.classify_page(store, TABLE, CATALOGUE, None, "shallownet", 0.5, False, "ko")
+    assert answer is None and headline == "" and guesses.visible is False
+
+
+def test_tapping_another_guess_shows_it_and_keeps_the_model_answer_in_the_line(store):
+    answer, *_ = page_answer(store, "ramen", "en")
+    guess, result, food, amount, unit, last, grams, line, facts = ui.choose(CATALOGUE, answer, "pho", "en")
+    assert food == "pho" and amount == 1.0 and unit.value == "serving" and grams == "= 600 g"
+    assert "**쌀국수 · Pho** · Your choice · The model said: Ramen" in line
+    energy = dict((row[0], row[1]) for row in facts.value["data"])["Energy"]
+    assert energy == f"{TABLE.row('pho')['energy_kcal']:,.0f} kcal"  # whole kcal
+
+
+def test_changing_the_unit_keeps_the_portion_and_a_bad_amount_is_refused(store):
+    answer, *_ = page_answer(store, "ramen", "en")
+    amount, unit, grams, line, facts = ui.change_unit(CATALOGUE, answer, "pho", 1.5, "serving", "g", "en")
+    assert amount == 900 and unit == "g" and grams == "= 900 g"
+    amount, unit, grams, *_ = ui.change_unit(CATALOGUE, answer, "pho", 300, "g", "serving", "en")
+    assert amount == 0.5 and grams == "= 300 g"
+    with pytest.warns(UserWarning, match="at most 5,000 g"):
+        assert ui.weigh(CATALOGUE, answer, "pho", 9000, "g", "en") == (ui.gr.skip(),) * 3
+
+
+def test_search_finds_any_food_of_the_catalogue_and_says_clearly_when_nothing_matches():
+    results, note = ui.search_foods(CATALOGUE, None, "쌀국", "ko")
+    assert results.visible and results.choices[0] == ("쌀국수 · Pho", "pho") and note == ""
+    results, _ = ui.search_foods(CATALOGUE, None, "ㄸㅂㅇ", "ko")
+    assert results.choices[0][1] == "떡볶이"
+    results, _ = ui.search_foods(CATALOGUE, None, "bagel", "en")
+    assert results.choices[0][1].startswith("fndds:")
+    *_, amount, unit, _, grams, line, facts = ui.choose(CATALOGUE, None, results.choices[0][1], "en")
+    assert "1 regular (105 g)" in [label for label, _ in unit.choices] and "USDA FNDDS" in line
+    results, note = ui.search_foods(CATALOGUE, None, "zzzz", "en")
+    assert not results.visible and note == "No food matches 'zzzz': try another name, or log it as your own food below."
+
+
+def test_switching_language_relabels_the_answer(store):
+    answer, *_ = page_answer(store, "ramen", "en")
+    headline, guesses, unit, _, grams, line, facts, about, *_ = ui.relabel(
+        CATALOGUE, [], answer, "ramen", 1.0, "serving", "ko"
+    )
+    assert headline.endswith("확신도 " + headline.rsplit(" ", 1)[-1]) and guesses.choices[0][0].startswith("라멘 · ")
+    assert unit.choices[0][0] == "1인분 (550 g)" and facts.value["headers"][0] == "영양소"
+
+
+NOW = "2026-12-05T12:30"
+
+
+def test_the_log_adds_deletes_clears_and_undoes_by_day():
+    view = ui.add_to_log(CATALOGUE, meal.empty(), "pho", 1.0, "serving", "lunch", "ko", NOW)
+    log, days, summary, table, picks, link, goal, added = view
+    assert [e["food"] for e in log["entries"]] == ["pho"] and log["entries"][0]["date"] == "2026-12-05"
+    assert "합계 320 kcal" in summary and "점심" in table and "쌀국수" in table and added.startswith("쌀국수")
+    assert 'download="foodcls-2026-12-05.csv"' in link
+    log, *_ = ui.add_again(CATALOGUE, log, picks.choices[0][1], "dinner", "ko", "2026-12-06T19:00")
+    assert [(e["date"], e["slot"]) for e in log["entries"]] == [("2026-12-05", "lunch"), ("2026-12-06", "dinner")]
+    log, days, *_ = ui.show_day(CATALOGUE, log, "2026-12-05", "en", "2026-12-06T19:05")
+    assert days.choices == [("2026-12-06", "2026-12-06"), ("2026-12-05", "2026-12-05")]  # two days, newest first
+    log, _, summary, *_, removed, undo = ui.clear_day(CATALOGUE, log, "2026-12-05", "en", "2026-12-06T19:05")
+    assert len(log["entries"]) == 1 and len(removed) == 1 and undo.visible and "Nothing logged" in summary
+    log, _, summary, *_ = ui.undo_clear(CATALOGUE, log, removed, "2026-12-05", "en", "2026-12-06T19:06")
+    assert len(log["entries"]) == 2 and "Total 320 kcal" in summary
+    log, *_ = ui.remove_entry(CATALOGUE, log, "2026-12-05", removed[0]["id"], "en", "2026-12-06T19:07")
+    assert [e["date"] for e in log["entries"]] == ["2026-12-06"]
+
+
+def test_the_day_total_is_shown_against_the_goal():
+    log, *_ = ui.add_to_log(CATALOGUE, meal.empty(), "pho", 2.0, "serving", "lunch", "en", NOW)
+    _, _, summary, *_ = ui.set_goal(CATALOGUE, log, 2000, "2026-12-05", "en", NOW)
+    assert "Total 641 kcal" in summary and "1,359 kcal left of a 2,000 kcal goal" in summary
+
+
+def test_the_log_survives_a_restart_because_its_secret_is_fixed(store):
+    secrets = []
+    for _ in range(2):  # two builds of the app, as two starts of it
+        demo = ui.build_app(store, TABLE)
+        states = [block for block in demo.blocks.values() if isinstance(block, ui.gr.BrowserState)]
+        assert [state.storage_key for state in states] == ["foodcls-log"]
+        secrets.append(states[0].secret)
+    assert secrets[0] == secrets[1] == ui.LOG_SECRET
 
 
 def test_study_models_are_labelled_and_the_deployed_model_recommended():
-    labels = dict((run, label) for label, run in ui.RUN_CHOICES)
+    labels = {run: label for label, run in ui.run_choices("en")}
     assert "recommended" in labels[runs.DEPLOYED_RUN] and "101" in labels[runs.DEPLOYED_RUN]
     assert all("study model" in labels[run] for run in models.STUDY_MODELS)
+    assert "추천" in dict((run, label) for label, run in ui.run_choices("ko"))[runs.DEPLOYED_RUN]
 
 
-def test_what_it_knows_lists_the_dishes_of_the_chosen_model(tiny_weights):
-    store = RunStore(hub.WeightsSource(None, "unused", bundled=tiny_weights))
-    dishes = ui.known_dishes(store, TABLE, "shallownet")
-    assert list(dishes["English"]) == ["Bibimbap", "Ramen", "Sushi"]
-    assert list(dishes["한국어"]) == ["비빔밥", "라멘", "초밥"]
+def test_a_run_of_ones_own_is_offered_last_under_its_folder_name():
+    choices = ui.run_choices("ko", ["kfood150"])
+    assert choices[-1] == ("내 모델 · kfood150", "kfood150") and len(choices) == len(runs.SERVED_RUNS) + 1
+
+
+def test_an_own_food_from_the_form_is_logged_and_shown_as_the_persons_values():
+    form = ["Grandma's soup", 350, None, 12, None, 800]
+    view = ui.add_own(CATALOGUE, meal.empty(), *form, None, "dinner", "en", NOW)  # amount box empty: 1 portion
+    log, days, summary, table, picks, link, goal, added = view
+    assert log["entries"][0]["food"] == meal.OWN and log["entries"][0]["amount"] == 1.0
+    assert added == "Added Grandma's soup (your own values) to Dinner." and "Total 350 kcal" in summary
+    assert (
+        "(your own values)" in table
+        and picks.choices[0][0] == "12:30 Dinner · Grandma's soup (your own values) · 1 portion"
+    )
+    log, _, summary, *_ = ui.add_again(CATALOGUE, log, picks.choices[0][1], "dinner", "en", NOW)
+    assert "Total 700 kcal · 2 dish(es)" in summary
+    log, *_ = ui.add_own(CATALOGUE, log, *form, 1.5, "dinner", "ko", NOW)
+    assert log["entries"][-1]["amount"] == 1.5 and log["entries"][-1]["own"]["sodium_mg"] == 800
+
+
+@pytest.mark.parametrize(
+    "form, amount, lang, shown",
+    [
+        (["", 350, None, None, None, None], None, "ko", "음식 이름을 1~60자로 적어 주세요."),
+        (["soup", None, None, None, None, None], None, "en", "Energy must be a number from 0 to 5,000 kcal."),
+        (["soup", 350, None, None, None, -3], None, "ko", "나트륨은(는) 0에서 50,000 mg 사이의 숫자여야 합니다."),
+        (["soup", 350, None, None, None, None], 300, "en", "The amount must be above 0 and at most 100."),
+    ],
+)
+def test_bad_own_food_input_gets_a_message_in_the_chosen_language_and_changes_nothing(form, amount, lang, shown):
+    with pytest.warns(UserWarning) as warned:
+        outputs = ui.add_own(CATALOGUE, meal.empty(), *form, amount, "lunch", lang, NOW)
+    assert outputs == (ui.gr.skip(),) * 8  # the log, and the form (not an output), stay as they were
+    assert str(warned[-1].message) == shown
