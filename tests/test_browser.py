@@ -188,8 +188,12 @@ def test_a_photo_that_is_not_food_gets_not_sure_and_a_way_out(page, tmp_path):
 def test_curves_tab_opens_with_its_lesson_and_draws_one_line_per_model(page):
     page.get_by_role("tab", name="Training curves").click()
     page.locator(".js-plotly-plot .scatterlayer .trace").first.wait_for(timeout=60_000)
-    lesson = page.locator("#lesson")
-    assert lesson.inner_text().strip() == texts.text("curves_lesson", "en")
+    lesson = page.locator("#lesson")  # written once the page's language has arrived
+    page.wait_for_function(
+        "text => document.getElementById('lesson')?.innerText.trim() === text",
+        arg=texts.text("curves_lesson", "en"),
+        timeout=30_000,
+    )
     assert lesson.bounding_box()["y"] < page.locator(".js-plotly-plot").first.bounding_box()["y"]  # above the plots
     traces = page.locator(".js-plotly-plot").first.locator(".scatterlayer .trace")
     assert traces.count() == 5
