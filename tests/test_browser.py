@@ -355,6 +355,7 @@ def checked_walk(page, photo: Path, language: str, case: str) -> dict:
     assert not found, f"other-language text on the {language} page: {found}"
 
     page.locator("#guesses label").first.click()
+    settled(page)  # the choice has reached the server before it is added
     page.locator("#add").click()
     page.locator("#log-summary").get_by_text("kcal").wait_for(timeout=30_000)
     settled(page)
