@@ -201,6 +201,26 @@ def message(error: Exception, lang: str) -> str:
     return texts.in_language(error.args[0] if error.args else str(error), lang)
 
 
+MODEL_REFUSALS = (
+    (UnknownRun, "unknown_model"),
+    (ModelLoading, "model_loading"),
+    (ModelUnavailable, "model_unavailable"),
+)
+
+
+def refusal(error: Exception, lang: str | None) -> gr.Error:
+    """What a classify request that failed shows: the photo's (or setting's) own message, or plain words
+    for a model that cannot serve; in the person's language, or in both for the API (`lang=None`)."""
+    if isinstance(error, ModelUnavailable):
+        key = next(key for kind, key in MODEL_REFUSALS if isinstance(error, kind))
+        if key == "model_unavailable":
+            print(f"foodcls: {error}")  # the technical reason goes to the log, the person gets plain words
+        words = texts.both(key) if lang is None else texts.text(key, lang)
+    else:
+        words = str(error) if lang is None else message(error, lang)
+    return gr.Error(words, print_exception=False)
+
+
 def split_now(now: str | None) -> tuple[str, str]:
     """(date, time) of the browser's 'YYYY-MM-DDTHH:MM'; the server's clock when it sent none."""
     if isinstance(now, str) and meal.DATE.match(now[:10]) and meal.TIME.match(now[11:]):
@@ -399,15 +419,8 @@ def classify_page(
             cam = service.heat_map(
                 store=store, photo=photo, model_id=run, class_index=result.top_index, wait_s=PAGE_WAIT_S
             )
-    except (PhotoError, ValueError) as error:  # ValueError: a setting out of range
-        raise gr.Error(message(error, lang), print_exception=False) from None
-    except UnknownRun:
-        raise gr.Error(texts.text("unknown_model", lang), print_exception=False) from None
-    except ModelLoading:
-        raise gr.Error(texts.text("model_loading", lang), print_exception=False) from None
-    except ModelUnavailable as error:
-        print(f"foodcls: {error}")  # the technical reason goes to the log, the person gets plain words
-        raise gr.Error(texts.text("model_unavailable", lang), print_exception=False) from None
+    except (PhotoError, ValueError, ModelUnavailable) as error:  # ValueError: a setting out of range
+        raise refusal(error, lang) from None
     return show_answer(catalogue, answer_of(result), cam, lang)
 
 
@@ -677,15 +690,8 @@ def classify_api(store: RunStore, table: nutrition.NutritionTable, payload, run,
             cam = service.heat_map(
                 store=store, photo=photo, model_id=run, class_index=result.top_index, wait_s=REQUEST_WAIT_S
             )
-    except (PhotoError, ValueError) as error:  # ValueError: a setting out of range
-        raise gr.Error(str(error), print_exception=False) from None
-    except UnknownRun:
-        raise gr.Error(texts.both("unknown_model"), print_exception=False) from None
-    except ModelLoading:
-        raise gr.Error(texts.both("model_loading"), print_exception=False) from None
-    except ModelUnavailable as error:
-        print(f"foodcls: {error}")
-        raise gr.Error(texts.both("model_unavailable"), print_exception=False) from None
+    except (PhotoError, ValueError, ModelUnavailable) as error:  # ValueError: a setting out of range
+        raise refusal(error, None) from None
     has_facts = result.nutrition is not None and result.nutrition.has_data
     facts = nutrition.facts_frame(result.nutrition) if has_facts else pd.DataFrame()
     labels = {dish.label: dish.probability for dish in result.top}

@@ -292,6 +292,21 @@ def test_not_sure_says_what_to_do_next_once_and_lists_the_guesses_once(store):
     assert guess == "김밥" and food == "김밥" and amount == 1.0 and unit.value == "serving"
 
 
+def test_a_model_that_cannot_serve_is_refused_in_the_persons_language_and_both_for_the_api(store):
+    path = save(dish_photo("ramen"), uploads.own_upload_dir() / "refused.png")
+    try:
+        for lang in ("ko", "en"):
+            with pytest.raises(ui.gr.Error) as refused:
+                ui.classify_page(store, TABLE, CATALOGUE, {"path": str(path)}, "no_such_run", 0.5, False, lang)
+            assert refused.value.message == texts.text("unknown_model", lang)
+        with pytest.raises(ui.gr.Error) as refused:
+            ui.classify_api(store, TABLE, {"path": str(path)}, "no_such_run", 0.5, 1.0, False)
+        assert refused.value.message == texts.both("unknown_model")
+        assert texts.HANGUL.search(refused.value.message) and re.search(r"[A-Za-z]{4,}", refused.value.message)
+    finally:
+        uploads.forget(path)
+
+
 def test_a_cleared_photo_clears_the_answer_without_an_error(store):
     answer, headline, guesses, *_ = ui.classify_page(store, TABLE, CATALOGUE, None, "shallownet", 0.5, False, "ko")
     assert answer is None and headline == "" and guesses.visible is False
