@@ -11,8 +11,8 @@ import gradio as gr
 import pandas as pd
 
 from foodcls import catalogue as food_catalogue
-from foodcls import curves, foods, meal, models, nutrition, runs, service, texts
-from foodcls.service import Classification, PhotoError
+from foodcls import curves, foods, meal, models, nutrition, regions, runs, service, texts
+from foodcls.service import Classification, PhotoError, PhotoGone
 from foodcls.store import BUNDLED, REQUEST_WAIT_S, ModelLoading, ModelUnavailable, RunStore, UnknownRun
 
 STUDY_NAMES = [models.MODEL_SPECS[run].name for run in models.STUDY_MODELS]
@@ -212,10 +212,12 @@ def split_now(now: str | None) -> tuple[str, str]:
 # --- the answer to a photo ----------------------------------------------------------------------
 
 
-def answer_of(result: Classification) -> dict:
+def answer_of(result: Classification, region: bool = False) -> dict:
     """What the page keeps of a classification (a gr.State) to show it in either language; a fresh
-    id each time, so that a new photo resets a correction even when the model answers the same."""
+    id each time, so that a new photo resets a correction even when the model answers the same.
+    `region`: the answer is of a tapped part of the photo, not the whole."""
     return {
+        "region": region,
         "id": uuid.uuid4().hex,
         "top": [[dish.class_id, dish.probability] for dish in result.top],
         "named": result.named,
@@ -265,6 +267,14 @@ def guess_choices(catalogue: foods.Foods, answer: dict | None, lang: str) -> lis
         for c in offered(catalogue, answer)
     ]
     return choices + [(texts.text("none_of_these", lang), NONE_OF_THESE), (texts.text("not_food", lang), NOT_FOOD)]
+
+
+def region_hint(answer: dict | None, lang: str) -> str:
+    """The line under the photo: after the whole photo, that a tap classifies one dish of several;
+    after a tapped part, to tap the next one. Empty without an answer."""
+    if not answer:
+        return ""
+    return texts.text("region_next" if answer.get("region") else "region_hint", lang)
 
 
 def details(answer: dict | None, lang: str) -> str:
@@ -363,9 +373,10 @@ def first_pick(catalogue: foods.Foods, answer: dict | None) -> str | None:
     return answer["top"][0][0] if answer and answer["named"] and answer["top"][0][0] in catalogue else None
 
 
-def show_answer(catalogue: foods.Foods, answer: dict | None, cam, lang: str):
+def show_answer(catalogue: foods.Foods, answer: dict | None, cam, lang: str, tap=None, region=None):
     """Everything the page shows for an answer (or for none: a cleared photo): headline, guesses,
-    the search emptied, the chosen dish with one serving, heat map, details."""
+    the search emptied, the chosen dish with one serving, heat map, details; then the line under the
+    photo, the tap the answer is of (None: the whole photo), the tapped part and 'whole photo'."""
     pick = first_pick(catalogue, answer)
     amount, unit = catalogue.default_portion(pick) if pick else (None, None)
     return (
@@ -378,19 +389,36 @@ def show_answer(catalogue: foods.Foods, answer: dict | None, cam, lang: str):
         *dish_view(catalogue, answer, pick, amount, unit, lang),
         gr.Image(value=cam, visible=cam is not None, alt_text=texts.text("heatmap_alt", lang)),
         details(answer, lang),
+        region_hint(answer, lang),
+        tap,
+        gr.Image(value=region, visible=region is not None, alt_text=texts.text("region_alt", lang)),
+        gr.Button(visible=region is not None),
     )
 
 
 def classify_page(
-    store: RunStore, table: nutrition.NutritionTable, catalogue: foods.Foods, payload, run, threshold, want_cam, lang
+    store: RunStore,
+    table: nutrition.NutritionTable,
+    catalogue: foods.Foods,
+    payload,
+    run,
+    threshold,
+    want_cam,
+    lang,
+    tap=None,
 ):
     """A photo (new or with changed settings) classified for the page; a cleared photo (the X, or
-    switching between camera and upload) clears the answer instead of being an error."""
+    switching between camera and upload) clears the answer instead of being an error. With a `tap`
+    ([x, y] on the photo as shown), only the region around it (regions.crop) is classified: one
+    dish of several; a tap outside the photo classifies the whole."""
     if payload is None:
         return show_answer(catalogue, None, None, lang)
     path = payload.get("path") if isinstance(payload, dict) else payload
     try:
-        photo = service.read_upload(path)
+        photo = service.read_upload(path)  # the same checks and decode for a region as for the whole
+        region = regions.crop(photo, tap, photo.info.get("full_size", photo.size)) if tap is not None else None
+        tap = tap if region is not None else None
+        photo = region if region is not None else photo
         result = service.classify(
             store=store, table=table, photo=photo, model_id=run, threshold=threshold, wait_s=PAGE_WAIT_S
         )
@@ -399,6 +427,9 @@ def classify_page(
             cam = service.heat_map(
                 store=store, photo=photo, model_id=run, class_index=result.top_index, wait_s=PAGE_WAIT_S
             )
+    except PhotoGone as error:  # swept a minute after it came: a second dish of it needs it again
+        shown = texts.text("photo_gone", lang) if tap is not None else message(error, lang)
+        raise gr.Error(shown, print_exception=False) from None
     except (PhotoError, ValueError) as error:  # ValueError: a setting out of range
         raise gr.Error(message(error, lang), print_exception=False) from None
     except UnknownRun:
@@ -408,7 +439,7 @@ def classify_page(
     except ModelUnavailable as error:
         print(f"foodcls: {error}")  # the technical reason goes to the log, the person gets plain words
         raise gr.Error(texts.text("model_unavailable", lang), print_exception=False) from None
-    return show_answer(catalogue, answer_of(result), cam, lang)
+    return show_answer(catalogue, answer_of(result, region=tap is not None), cam, lang, tap, region)
 
 
 def choose(catalogue: foods.Foods, answer, food_id, lang):
@@ -473,6 +504,8 @@ def relabel(catalogue: foods.Foods, own_runs, answer, food_id, amount, unit, lan
         gr.Dropdown(choices=run_choices(lang, own_runs)),
         gr.Dropdown(choices=slot_choices(lang)),
         gr.Image(alt_text=texts.text("heatmap_alt", lang)),
+        region_hint(answer, lang),
+        gr.Image(alt_text=texts.text("region_alt", lang)),
     )
 
 
@@ -804,6 +837,19 @@ def classify_tab(
                 alt_text=texts.text("photo_alt", DEFAULT_LANGUAGE),
                 elem_id="photo",
             )
+            hint = gr.Markdown(elem_id="region-hint")
+            with gr.Row(equal_height=True):
+                region_view = gr.Image(
+                    label=I18N("region"),
+                    visible=False,
+                    interactive=False,
+                    alt_text=texts.text("region_alt", DEFAULT_LANGUAGE),
+                    buttons=[],
+                    height=120,
+                    min_width=120,
+                    elem_id="region",
+                )
+                whole = gr.Button(I18N("whole_photo"), visible=False, min_width=160, elem_id="whole-photo")
             with gr.Accordion(I18N("advanced"), open=False, elem_id="advanced"):
                 run = gr.Dropdown(
                     run_choices(DEFAULT_LANGUAGE, sorted(store.extra)),
@@ -863,15 +909,31 @@ def classify_tab(
                 elem_id="heatmap",
             )
     log_view_outputs = log_panel(demo, catalogue, lang, now, slot)
-    answer, food, last_unit = gr.State(None), gr.State(None), gr.State(None)
+    answer, food, last_unit, tap = gr.State(None), gr.State(None), gr.State(None), gr.State(None)
     private = {"api_visibility": "private"}
     dish_outputs = [food, amount, unit, last_unit, grams_line, dish, facts]
     answer_outputs = [answer, verdict_box, guesses, search, results, search_note, *dish_outputs, cam, details_box]
-    settings = [photo, run, threshold, want_cam, lang]
+    answer_outputs += [hint, tap, region_view, whole]
+    whole_photo = [photo, run, threshold, want_cam, lang]  # a new photo, or 'whole photo': no tap
+    settings = [*whole_photo, tap]  # a changed setting: the same photo, or the same part of it
     classify = partial(classify_page, store, table, catalogue)
-    new_photo = photo.input(classify, settings, answer_outputs, trigger_mode="always_last", preprocess=False, **private)
+
+    def tapped(payload, run, threshold, want_cam, lang, event: gr.SelectData):
+        """A tap on the photo: the dish around that point (Gradio sends [x, y] in the photo's pixels)."""
+        point = regions.tap_point(event.index)
+        return classify(payload, run, threshold, want_cam, lang, list(point) if point else None)
+
+    new_photo = photo.input(
+        classify, whole_photo, answer_outputs, trigger_mode="always_last", preprocess=False, **private
+    )
     new_photo.success(None, None, None, js=SHOW_VERDICT)
     new_photo.then(None, None, None, js=PHOTO_SENT)
+    photo.select(tapped, whole_photo, answer_outputs, trigger_mode="always_last", preprocess=False, **private).success(
+        None, None, None, js=SHOW_VERDICT
+    )
+    whole.click(classify, whole_photo, answer_outputs, preprocess=False, **private).success(
+        None, None, None, js=SHOW_VERDICT
+    )
     run.change(classify, settings, answer_outputs, preprocess=False, **private)
     threshold.change(classify, settings, answer_outputs, trigger_mode="always_last", preprocess=False, **private)
     want_cam.change(classify, settings, answer_outputs, preprocess=False, **private)
@@ -924,7 +986,21 @@ def classify_tab(
     lang.change(
         partial(relabel, catalogue, sorted(store.extra)),
         [answer, food, amount, unit, lang],
-        [verdict_box, guesses, unit, last_unit, grams_line, dish, facts, details_box, run, slot, cam],
+        [
+            verdict_box,
+            guesses,
+            unit,
+            last_unit,
+            grams_line,
+            dish,
+            facts,
+            details_box,
+            run,
+            slot,
+            cam,
+            hint,
+            region_view,
+        ],
         **private,
     )
     lang.change(partial(search_foods, catalogue), [answer, search, lang], [results, search_note], **private)
