@@ -6,9 +6,12 @@ from numbers import Real
 
 from PIL import Image
 
-# The region's side as a share of the photo's shorter side: about one bowl or plate of a table
-# photographed from above, so that a tap on it sees that dish and little of its neighbours.
-REGION_SHARE = 0.45
+# The region's side as a share of the photo's shorter side, by the size the person picks. Medium is
+# about one bowl or plate of a table photographed from above with its neighbours (rice, soup, side
+# dishes): the dish and little else. Large is for a photo of two or three dishes that each fill much
+# of it: there a medium region is a close-up of one dish, which the model reads worse (docs/dishes.md).
+SIZES = {"small": 0.3, "medium": 0.45, "large": 0.65}
+REGION_SHARE = SIZES["medium"]
 MIN_SIDE = 8  # service.read_photo's smallest photo: a region is never smaller, unless the photo is
 
 
@@ -40,11 +43,11 @@ def region_box(tap, size: tuple[int, int], share: float = REGION_SHARE) -> tuple
     return left, top, left + side, top + side
 
 
-def crop(photo: Image.Image, tap, shown_size: tuple[int, int]) -> Image.Image | None:
+def crop(photo: Image.Image, tap, shown_size: tuple[int, int], share: float = REGION_SHARE) -> Image.Image | None:
     """The region around a tap on the photo as the page showed it (`shown_size`: its width and height
     there, the upright file's), cut from `photo`: the same picture, decoded at that size or smaller
     (a big JPEG decodes at a reduced scale). None for a tap outside the photo."""
-    box = region_box(tap, shown_size)
+    box = region_box(tap, shown_size, share)
     if box is None:
         return None
     sx, sy = photo.width / shown_size[0], photo.height / shown_size[1]

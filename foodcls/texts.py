@@ -78,6 +78,11 @@ LABELS = {
     "own_add": ("내 음식 기록에 추가", "Add my own food"),
     "region": ("누른 부분", "The part you tapped"),
     "whole_photo": ("사진 전체로 돌아가기", "Back to the whole photo"),
+    "region_size": ("누른 곳 주변을 볼 범위", "How much around a tap"),
+    "region_size_info": (
+        "음식 하나하나가 사진에 크게 찍혔으면 '크게'를 고르세요.",
+        "Choose 'Large' when each dish fills much of the photo.",
+    ),
 }
 # Gradio's own strings, by Gradio's translation keys (gradio/templates/frontend/assets/<lang>-*.js).
 # "Click to Access Webcam" has no key in Gradio 6.31: the page's script writes it (ui.PAGE_JS).
@@ -95,6 +100,9 @@ MESSAGES = {
         "사진에서 누른 부분: 이 부분의 음식 이름을 찾았습니다",
         "The part of the photo you tapped: the dish named is the one in it",
     ),
+    "size_small": ("작게", "Small"),
+    "size_medium": ("보통", "Medium"),
+    "size_large": ("크게", "Large"),
     "region_hint": ("여러 음식이 있나요? 사진에서 음식 하나를 누르세요.", "Several dishes? Tap one in the photo."),
     "region_next": (
         "사진에서 다음 음식을 누르세요. 음식마다 따로 기록됩니다.",

@@ -277,6 +277,10 @@ def region_hint(answer: dict | None, lang: str) -> str:
     return texts.text("region_next" if answer.get("region") else "region_hint", lang)
 
 
+def size_choices(lang: str) -> list[tuple[str, str]]:
+    return [(texts.text(f"size_{size}", lang), size) for size in regions.SIZES]
+
+
 def details(answer: dict | None, lang: str) -> str:
     """The advanced fold's text: model, where its weights came from, inference time."""
     if not answer:
@@ -393,6 +397,7 @@ def show_answer(catalogue: foods.Foods, answer: dict | None, cam, lang: str, tap
         tap,
         gr.Image(value=region, visible=region is not None, alt_text=texts.text("region_alt", lang)),
         gr.Button(visible=region is not None),
+        gr.Radio(visible=bool(answer)),
     )
 
 
@@ -406,17 +411,20 @@ def classify_page(
     want_cam,
     lang,
     tap=None,
+    size=None,
 ):
     """A photo (new or with changed settings) classified for the page; a cleared photo (the X, or
     switching between camera and upload) clears the answer instead of being an error. With a `tap`
-    ([x, y] on the photo as shown), only the region around it (regions.crop) is classified: one
-    dish of several; a tap outside the photo classifies the whole."""
+    ([x, y] on the photo as shown), only the region around it (regions.crop, of the `size` picked)
+    is classified: one dish of several; a tap outside the photo classifies the whole."""
     if payload is None:
         return show_answer(catalogue, None, None, lang)
     path = payload.get("path") if isinstance(payload, dict) else payload
+    share = regions.SIZES.get(size, regions.REGION_SHARE)
     try:
         photo = service.read_upload(path)  # the same checks and decode for a region as for the whole
-        region = regions.crop(photo, tap, photo.info.get("full_size", photo.size)) if tap is not None else None
+        shown = photo.info.get("full_size", photo.size)
+        region = regions.crop(photo, tap, shown, share) if tap is not None else None
         tap = tap if region is not None else None
         photo = region if region is not None else photo
         result = service.classify(
@@ -440,6 +448,17 @@ def classify_page(
         print(f"foodcls: {error}")  # the technical reason goes to the log, the person gets plain words
         raise gr.Error(texts.text("model_unavailable", lang), print_exception=False) from None
     return show_answer(catalogue, answer_of(result, region=tap is not None), cam, lang, tap, region)
+
+
+def resize_region(
+    store: RunStore, table: nutrition.NutritionTable, catalogue: foods.Foods, payload, run, threshold, want_cam, lang,
+    tap, size,
+):  # fmt: skip
+    """Another region size: the tapped dish again at that size; before any tap, nothing changes (the
+    next tap uses it)."""
+    if tap is None:
+        return (gr.skip(),) * len(show_answer(catalogue, None, None, lang))
+    return classify_page(store, table, catalogue, payload, run, threshold, want_cam, lang, tap, size)
 
 
 def choose(catalogue: foods.Foods, answer, food_id, lang):
@@ -506,6 +525,7 @@ def relabel(catalogue: foods.Foods, own_runs, answer, food_id, amount, unit, lan
         gr.Image(alt_text=texts.text("heatmap_alt", lang)),
         region_hint(answer, lang),
         gr.Image(alt_text=texts.text("region_alt", lang)),
+        gr.Radio(choices=size_choices(lang)),
     )
 
 
@@ -838,6 +858,14 @@ def classify_tab(
                 elem_id="photo",
             )
             hint = gr.Markdown(elem_id="region-hint")
+            size = gr.Radio(
+                size_choices(DEFAULT_LANGUAGE),
+                value="medium",
+                label=I18N("region_size"),
+                info=I18N("region_size_info"),
+                visible=False,
+                elem_id="region-size",
+            )
             with gr.Row(equal_height=True):
                 region_view = gr.Image(
                     label=I18N("region"),
@@ -913,24 +941,26 @@ def classify_tab(
     private = {"api_visibility": "private"}
     dish_outputs = [food, amount, unit, last_unit, grams_line, dish, facts]
     answer_outputs = [answer, verdict_box, guesses, search, results, search_note, *dish_outputs, cam, details_box]
-    answer_outputs += [hint, tap, region_view, whole]
+    answer_outputs += [hint, tap, region_view, whole, size]
     whole_photo = [photo, run, threshold, want_cam, lang]  # a new photo, or 'whole photo': no tap
-    settings = [*whole_photo, tap]  # a changed setting: the same photo, or the same part of it
+    settings = [*whole_photo, tap, size]  # a changed setting: the same photo, or the same part of it
     classify = partial(classify_page, store, table, catalogue)
 
-    def tapped(payload, run, threshold, want_cam, lang, event: gr.SelectData):
+    def tapped(payload, run, threshold, want_cam, lang, size, event: gr.SelectData):
         """A tap on the photo: the dish around that point (Gradio sends [x, y] in the photo's pixels)."""
         point = regions.tap_point(event.index)
-        return classify(payload, run, threshold, want_cam, lang, list(point) if point else None)
+        return classify(payload, run, threshold, want_cam, lang, list(point) if point else None, size)
 
     new_photo = photo.input(
         classify, whole_photo, answer_outputs, trigger_mode="always_last", preprocess=False, **private
     )
     new_photo.success(None, None, None, js=SHOW_VERDICT)
     new_photo.then(None, None, None, js=PHOTO_SENT)
-    photo.select(tapped, whole_photo, answer_outputs, trigger_mode="always_last", preprocess=False, **private).success(
+    tap_inputs = [*whole_photo, size]
+    photo.select(tapped, tap_inputs, answer_outputs, trigger_mode="always_last", preprocess=False, **private).success(
         None, None, None, js=SHOW_VERDICT
     )
+    size.input(partial(resize_region, store, table, catalogue), settings, answer_outputs, preprocess=False, **private)
     whole.click(classify, whole_photo, answer_outputs, preprocess=False, **private).success(
         None, None, None, js=SHOW_VERDICT
     )
@@ -1000,6 +1030,7 @@ def classify_tab(
             cam,
             hint,
             region_view,
+            size,
         ],
         **private,
     )

@@ -13,7 +13,7 @@ from foodcls.store import RunStore
 TABLE = nutrition.NutritionTable.load()
 CATALOGUE = foods.Foods(catalogue.Catalogue.load())
 NOW = "2026-12-05T12:30"
-HINT, TAP, REGION, WHOLE = 15, 16, 17, 18  # classify_page's outputs after the answer's own
+HINT, TAP, REGION, WHOLE, SIZE = 15, 16, 17, 18, 19  # classify_page's outputs after the answer's own
 
 
 # --- the region around a tap ------------------------------------------------------------------
@@ -89,8 +89,8 @@ def uploaded(image: Image.Image, name: str):
     return save(image, uploads.own_upload_dir() / name)
 
 
-def page(store, path, lang="en", tap=None, run="shallownet", threshold=0.0):
-    return ui.classify_page(store, TABLE, CATALOGUE, {"path": str(path)}, run, threshold, False, lang, tap)
+def page(store, path, lang="en", tap=None, run="shallownet", threshold=0.0, size=None):
+    return ui.classify_page(store, TABLE, CATALOGUE, {"path": str(path)}, run, threshold, False, lang, tap, size)
 
 
 def sushi_with_a_bibimbap_corner() -> Image.Image:
@@ -106,7 +106,7 @@ def test_tapping_a_dish_classifies_the_region_around_it_not_the_whole_photo(stor
         whole = page(store, path)
         assert whole[0]["top"][0][0] == "sushi" and whole[0]["region"] is False
         assert whole[HINT] == texts.text("region_hint", "en") and whole[TAP] is None
-        assert whole[REGION].visible is False and whole[WHOLE].visible is False
+        assert whole[REGION].visible is False and whole[WHOLE].visible is False and whole[SIZE].visible is True
         corner = page(store, path, tap=[30, 30])
         assert corner[0]["top"][0][0] == "bibimbap" and corner[0]["region"] is True
         assert corner[6] == "bibimbap"  # the dish chosen for the log is the region's
@@ -114,6 +114,8 @@ def test_tapping_a_dish_classifies_the_region_around_it_not_the_whole_photo(stor
         assert corner[REGION].visible is True
         assert Image.open(corner[REGION].value["path"]).size == (90, 90)  # 0.45 x 200
         assert corner[REGION].alt_text == texts.text("region_alt", "en") and corner[WHOLE].visible is True
+        large = page(store, path, tap=[30, 30], size="large")
+        assert Image.open(large[REGION].value["path"]).size == (130, 130)  # 0.65 x 200
         outside = page(store, path, tap=[500, 30])  # off the photo: the whole photo, as after 'whole photo'
         assert outside[0]["top"][0][0] == "sushi" and outside[TAP] is None and outside[REGION].visible is False
     finally:
@@ -126,8 +128,20 @@ def test_the_region_hint_follows_the_language_switch(store):
         answer, *_ = page(store, path, lang="en", tap=[30, 30])
     finally:
         uploads.forget(path)
-    *_, hint, region = ui.relabel(CATALOGUE, [], answer, "bibimbap", 1.0, "serving", "ko")
+    *_, hint, region, size = ui.relabel(CATALOGUE, [], answer, "bibimbap", 1.0, "serving", "ko")
     assert hint == texts.text("region_next", "ko") and region.alt_text == texts.text("region_alt", "ko")
+    assert [label for label, _ in size.choices] == ["작게", "보통", "크게"]
+
+
+def test_a_new_region_size_classifies_the_tapped_dish_again_and_before_a_tap_changes_nothing(store):
+    path = uploaded(sushi_with_a_bibimbap_corner(), "resize.png")
+    settings = (store, TABLE, CATALOGUE, {"path": str(path)}, "shallownet", 0.0, False, "en")
+    try:
+        assert ui.resize_region(*settings, None, "large") == (gr.skip(),) * 20
+        small = ui.resize_region(*settings, [30, 30], "small")
+        assert Image.open(small[REGION].value["path"]).size == (60, 60) and small[TAP] == [30, 30]  # 0.3 x 200
+    finally:
+        uploads.forget(path)
 
 
 def test_a_tap_after_the_photo_was_swept_says_why_and_what_to_do(store):
