@@ -120,10 +120,13 @@ def open_rgb(source, min_side: int | None = None, box: tuple[int, int, int, int]
     decode budget allows for the format (decode_bytes_per_pixel), sides further apart than
     MAX_ASPECT_RATIO. `box` (left, top, right, bottom, in the stored pixels, inside the photo: see
     `clamp_box`) is cut out before the photo is turned upright; min_side then counts in the box.
+    The result's info["full_size"] is the whole photo's upright size as stored (a browser shows it at
+    that size), so that a point on it maps onto the returned, maybe smaller, picture.
     """
     image = Image.open(source, formats=IMAGE_FORMATS)
     _check_shape(image)
     orientation = _orientation(image)
+    full_size = image.size[::-1] if orientation in (5, 6, 7, 8) else image.size
     if min_side and box:
         full = image.size
         scale = min_side / min(box[2] - box[0], box[3] - box[1])
@@ -145,10 +148,12 @@ def open_rgb(source, min_side: int | None = None, box: tuple[int, int, int, int]
         image = Image.fromarray(((pixels - pixels.min()) * (255.0 / span)).astype(np.uint8))
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         rgba = image.convert("RGBA")
-        background = Image.new("RGB", image.size, (255, 255, 255))
-        background.paste(rgba, mask=rgba)  # an RGBA mask pastes through its alpha band
-        return background
-    return image.convert("RGB")
+        rgb = Image.new("RGB", image.size, (255, 255, 255))
+        rgb.paste(rgba, mask=rgba)  # an RGBA mask pastes through its alpha band
+    else:
+        rgb = image.convert("RGB")
+    rgb.info["full_size"] = full_size
+    return rgb
 
 
 # EXIF orientation -> the transpose that makes the photo upright (as ImageOps.exif_transpose does)

@@ -33,6 +33,10 @@ class PhotoError(ValueError):
     """The upload is not a usable photo; the message says why, in Korean and English."""
 
 
+class PhotoGone(PhotoError):
+    """The upload is not (or no longer) in the upload folders: swept, or never an upload of this app."""
+
+
 class UnknownDish(LookupError):
     """No dish with this class id in the nutrition table; the message says so, in Korean and English."""
 
@@ -88,7 +92,7 @@ def read_upload(path) -> Image.Image:
             uploads.unpin(path)  # opened: the sweeper may delete the name now, the open file stays readable
             return read_photo(file)
     except uploads.UploadRefused as error:
-        raise PhotoError(str(error)) from None
+        raise PhotoGone(str(error)) from None
 
 
 def read_photo(source: str | Path | BinaryIO | None) -> Image.Image:

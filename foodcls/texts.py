@@ -76,6 +76,13 @@ LABELS = {
     "own_fat": ("지방 (g, 선택)", "Fat (g, optional)"),
     "own_sodium": ("나트륨 (mg, 선택)", "Sodium (mg, optional)"),
     "own_add": ("내 음식 기록에 추가", "Add my own food"),
+    "region": ("누른 부분", "The part you tapped"),
+    "whole_photo": ("사진 전체로 돌아가기", "Back to the whole photo"),
+    "region_size": ("누른 곳 주변을 볼 범위", "How much around a tap"),
+    "region_size_info": (
+        "음식 하나하나가 사진에 크게 찍혔으면 '크게'를 고르세요.",
+        "Choose 'Large' when each dish fills much of the photo.",
+    ),
 }
 # Gradio's own strings, by Gradio's translation keys (gradio/templates/frontend/assets/<lang>-*.js).
 # "Click to Access Webcam" has no key in Gradio 6.31: the page's script writes it (ui.PAGE_JS).
@@ -89,6 +96,23 @@ MESSAGES = {
     "heatmap_alt": ("모델이 본 곳을 색으로 표시한 사진", "The photo coloured where the model looked"),
     "sending_photo": ("사진 보내는 중… ({kb} KB)", "Sending the photo… ({kb} KB)"),
     "webcam": ("눌러서 웹캠 켜기", "Click to access the webcam"),
+    "region_alt": (
+        "사진에서 누른 부분: 이 부분의 음식 이름을 찾았습니다",
+        "The part of the photo you tapped: the dish named is the one in it",
+    ),
+    "size_small": ("작게", "Small"),
+    "size_medium": ("보통", "Medium"),
+    "size_large": ("크게", "Large"),
+    "region_hint": ("여러 음식이 있나요? 사진에서 음식 하나를 누르세요.", "Several dishes? Tap one in the photo."),
+    "region_next": (
+        "사진에서 다음 음식을 누르세요. 음식마다 따로 기록됩니다.",
+        "Tap the next dish in the photo: each is logged on its own.",
+    ),
+    "photo_gone": (
+        "사진은 개인정보 보호를 위해 1분쯤 뒤 서버에서 지워집니다. 다른 음식을 보려면 사진을 다시 찍거나 고르세요.",
+        "For privacy the server deletes a photo about a minute after it arrives: to classify another dish in it, "
+        "take or choose the photo again.",
+    ),
     "no_photo": (
         "사진이 없습니다. 먼저 웹캠으로 찍거나 식사 사진을 올려 주세요.",
         "No photo: take a webcam snapshot or upload a meal photo first.",

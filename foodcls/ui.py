@@ -11,8 +11,8 @@ import gradio as gr
 import pandas as pd
 
 from foodcls import catalogue as food_catalogue
-from foodcls import curves, foods, meal, models, nutrition, runs, service, texts
-from foodcls.service import Classification, PhotoError
+from foodcls import curves, foods, meal, models, nutrition, regions, runs, service, texts
+from foodcls.service import Classification, PhotoError, PhotoGone
 from foodcls.store import BUNDLED, REQUEST_WAIT_S, ModelLoading, ModelUnavailable, RunStore, UnknownRun
 
 STUDY_NAMES = [models.MODEL_SPECS[run].name for run in models.STUDY_MODELS]
@@ -29,6 +29,9 @@ LOG_SECRET = "foodcls-food-log-v2"
 # get "try again"; the load itself runs outside the decode slots, and a stalled Hub still ends in
 # "loading, try again" after this long.
 PAGE_WAIT_S = 15.0
+# The photo's copy a person's session keeps for tapping its dishes after the upload was swept: a region
+# of 45% of 512 px is still 3.6 times the model's 64 px input; dropped 10 minutes after the photo.
+KEPT_SIDE, KEPT_FOR_S = 512, 600
 
 # Contrast (WCAG AA, 4.5:1): the default orange button, selected tab and the grey footer, slider
 # ends and hints are lighter than that on white; one shade darker each.
@@ -232,10 +235,12 @@ def split_now(now: str | None) -> tuple[str, str]:
 # --- the answer to a photo ----------------------------------------------------------------------
 
 
-def answer_of(result: Classification) -> dict:
+def answer_of(result: Classification, region: bool = False) -> dict:
     """What the page keeps of a classification (a gr.State) to show it in either language; a fresh
-    id each time, so that a new photo resets a correction even when the model answers the same."""
+    id each time, so that a new photo resets a correction even when the model answers the same.
+    `region`: the answer is of a tapped part of the photo, not the whole."""
     return {
+        "region": region,
         "id": uuid.uuid4().hex,
         "top": [[dish.class_id, dish.probability] for dish in result.top],
         "named": result.named,
@@ -285,6 +290,18 @@ def guess_choices(catalogue: foods.Foods, answer: dict | None, lang: str) -> lis
         for c in offered(catalogue, answer)
     ]
     return choices + [(texts.text("none_of_these", lang), NONE_OF_THESE), (texts.text("not_food", lang), NOT_FOOD)]
+
+
+def region_hint(answer: dict | None, lang: str) -> str:
+    """The line under the photo: after the whole photo, that a tap classifies one dish of several;
+    after a tapped part, to tap the next one. Empty without an answer."""
+    if not answer:
+        return ""
+    return texts.text("region_next" if answer.get("region") else "region_hint", lang)
+
+
+def size_choices(lang: str) -> list[tuple[str, str]]:
+    return [(texts.text(f"size_{size}", lang), size) for size in regions.SIZES]
 
 
 def details(answer: dict | None, lang: str) -> str:
@@ -383,9 +400,10 @@ def first_pick(catalogue: foods.Foods, answer: dict | None) -> str | None:
     return answer["top"][0][0] if answer and answer["named"] and answer["top"][0][0] in catalogue else None
 
 
-def show_answer(catalogue: foods.Foods, answer: dict | None, cam, lang: str):
+def show_answer(catalogue: foods.Foods, answer: dict | None, cam, lang: str, tap=None, region=None):
     """Everything the page shows for an answer (or for none: a cleared photo): headline, guesses,
-    the search emptied, the chosen dish with one serving, heat map, details."""
+    the search emptied, the chosen dish with one serving, heat map, details; then the line under the
+    photo, the tap the answer is of (None: the whole photo), the tapped part and 'whole photo'."""
     pick = first_pick(catalogue, answer)
     amount, unit = catalogue.default_portion(pick) if pick else (None, None)
     return (
@@ -398,19 +416,49 @@ def show_answer(catalogue: foods.Foods, answer: dict | None, cam, lang: str):
         *dish_view(catalogue, answer, pick, amount, unit, lang),
         gr.Image(value=cam, visible=cam is not None, alt_text=texts.text("heatmap_alt", lang)),
         details(answer, lang),
+        region_hint(answer, lang),
+        tap,
+        gr.Image(value=region, visible=region is not None, alt_text=texts.text("region_alt", lang)),
+        gr.Button(visible=region is not None),
+        gr.Radio(visible=bool(answer)),
     )
 
 
 def classify_page(
-    store: RunStore, table: nutrition.NutritionTable, catalogue: foods.Foods, payload, run, threshold, want_cam, lang
+    store: RunStore,
+    table: nutrition.NutritionTable,
+    catalogue: foods.Foods,
+    payload,
+    run,
+    threshold,
+    want_cam,
+    lang,
+    tap=None,
+    size=None,
+    kept=None,
 ):
     """A photo (new or with changed settings) classified for the page; a cleared photo (the X, or
-    switching between camera and upload) clears the answer instead of being an error."""
+    switching between camera and upload) clears the answer instead of being an error. With a `tap`
+    ([x, y] on the photo as shown), only the region around it (regions.crop, of the `size` picked)
+    is classified: one dish of several; a tap outside the photo classifies the whole. The last
+    output is the photo's copy kept for taps (see kept_for_taps); `kept` is that copy, read when a
+    request comes after the upload was swept."""
     if payload is None:
-        return show_answer(catalogue, None, None, lang)
+        return (*show_answer(catalogue, None, None, lang), None)
     path = payload.get("path") if isinstance(payload, dict) else payload
+    share = regions.SIZES.get(size, regions.REGION_SHARE)
     try:
-        photo = service.read_upload(path)
+        try:
+            photo = service.read_upload(path)  # the same checks and decode for a region as for the whole
+            kept = kept_for_taps(photo)
+        except PhotoGone:
+            if kept is None:
+                raise
+            photo = kept  # checked and decoded when it came; since swept from the upload folder
+        shown = photo.info.get("full_size", photo.size)
+        region = regions.crop(photo, tap, shown, share) if tap is not None else None
+        tap = tap if region is not None else None
+        photo = region if region is not None else photo
         result = service.classify(
             store=store, table=table, photo=photo, model_id=run, threshold=threshold, wait_s=PAGE_WAIT_S
         )
@@ -419,9 +467,34 @@ def classify_page(
             cam = service.heat_map(
                 store=store, photo=photo, model_id=run, class_index=result.top_index, wait_s=PAGE_WAIT_S
             )
+    except PhotoGone as error:  # swept a minute after it came: a second dish of it needs it again
+        shown = texts.text("photo_gone", lang) if tap is not None else message(error, lang)
+        raise gr.Error(shown, print_exception=False) from None
     except (PhotoError, ValueError, ModelUnavailable) as error:  # ValueError: a setting out of range
         raise refusal(error, lang) from None
-    return show_answer(catalogue, answer_of(result), cam, lang)
+    return (*show_answer(catalogue, answer_of(result, region=tap is not None), cam, lang, tap, region), kept)
+
+
+def kept_for_taps(photo):
+    """A copy of the photo of at most KEPT_SIDE pixels for the dishes tapped in it later: held in the
+    person's session memory (a gr.State that lives KEPT_FOR_S), never written anywhere, because the
+    upload itself is swept a minute after it came."""
+    full_size = photo.info.get("full_size", photo.size)
+    kept = photo.copy()
+    kept.thumbnail((KEPT_SIDE, KEPT_SIDE))
+    kept.info["full_size"] = full_size
+    return kept
+
+
+def resize_region(
+    store: RunStore, table: nutrition.NutritionTable, catalogue: foods.Foods, payload, run, threshold, want_cam, lang,
+    tap, size, kept=None,
+):  # fmt: skip
+    """Another region size: the tapped dish again at that size; before any tap, nothing changes (the
+    next tap uses it)."""
+    if tap is None:
+        return (gr.skip(),) * (len(show_answer(catalogue, None, None, lang)) + 1)
+    return classify_page(store, table, catalogue, payload, run, threshold, want_cam, lang, tap, size, kept)
 
 
 def choose(catalogue: foods.Foods, answer, food_id, lang):
@@ -486,6 +559,9 @@ def relabel(catalogue: foods.Foods, own_runs, answer, food_id, amount, unit, lan
         gr.Dropdown(choices=run_choices(lang, own_runs)),
         gr.Dropdown(choices=slot_choices(lang)),
         gr.Image(alt_text=texts.text("heatmap_alt", lang)),
+        region_hint(answer, lang),
+        gr.Image(alt_text=texts.text("region_alt", lang)),
+        gr.Radio(choices=size_choices(lang)),
     )
 
 
@@ -810,6 +886,27 @@ def classify_tab(
                 alt_text=texts.text("photo_alt", DEFAULT_LANGUAGE),
                 elem_id="photo",
             )
+            hint = gr.Markdown(elem_id="region-hint")
+            size = gr.Radio(
+                size_choices(DEFAULT_LANGUAGE),
+                value="medium",
+                label=I18N("region_size"),
+                info=I18N("region_size_info"),
+                visible=False,
+                elem_id="region-size",
+            )
+            with gr.Row(equal_height=True):
+                region_view = gr.Image(
+                    label=I18N("region"),
+                    visible=False,
+                    interactive=False,
+                    alt_text=texts.text("region_alt", DEFAULT_LANGUAGE),
+                    buttons=[],
+                    height=120,
+                    min_width=120,
+                    elem_id="region",
+                )
+                whole = gr.Button(I18N("whole_photo"), visible=False, min_width=160, elem_id="whole-photo")
             with gr.Accordion(I18N("advanced"), open=False, elem_id="advanced"):
                 run = gr.Dropdown(
                     run_choices(DEFAULT_LANGUAGE, sorted(store.extra)),
@@ -869,15 +966,39 @@ def classify_tab(
                 elem_id="heatmap",
             )
     log_view_outputs = log_panel(demo, catalogue, lang, now, slot)
-    answer, food, last_unit = gr.State(None), gr.State(None), gr.State(None)
+    answer, food, last_unit, tap = gr.State(None), gr.State(None), gr.State(None), gr.State(None)
+    kept = gr.State(None, time_to_live=KEPT_FOR_S)  # the photo's small copy for taps (kept_for_taps)
     private = {"api_visibility": "private"}
     dish_outputs = [food, amount, unit, last_unit, grams_line, dish, facts]
     answer_outputs = [answer, verdict_box, guesses, search, results, search_note, *dish_outputs, cam, details_box]
-    settings = [photo, run, threshold, want_cam, lang]
+    answer_outputs += [hint, tap, region_view, whole, size, kept]
+    whole_photo = [photo, run, threshold, want_cam, lang]  # a new photo, or 'whole photo': no tap
+    settings = [*whole_photo, tap, size, kept]  # a changed setting: the same photo, or the same part of it
     classify = partial(classify_page, store, table, catalogue)
-    new_photo = photo.input(classify, settings, answer_outputs, trigger_mode="always_last", preprocess=False, **private)
+
+    def tapped(payload, run, threshold, want_cam, lang, size, kept, event: gr.SelectData):
+        """A tap on the photo: the dish around that point (Gradio sends [x, y] in the photo's pixels)."""
+        point = regions.tap_point(event.index)
+        return classify(payload, run, threshold, want_cam, lang, list(point) if point else None, size, kept)
+
+    new_photo = photo.input(
+        classify, whole_photo, answer_outputs, trigger_mode="always_last", preprocess=False, **private
+    )
     new_photo.success(None, None, None, js=SHOW_VERDICT)
     new_photo.then(None, None, None, js=PHOTO_SENT)
+    tap_inputs = [*whole_photo, size, kept]
+    photo.select(tapped, tap_inputs, answer_outputs, trigger_mode="always_last", preprocess=False, **private).success(
+        None, None, None, js=SHOW_VERDICT
+    )
+    size.input(partial(resize_region, store, table, catalogue), settings, answer_outputs, preprocess=False, **private)
+
+    def whole_again(payload, run, threshold, want_cam, lang, size, kept):
+        """'Whole photo': the photo again without a tap (from the kept copy once the upload is swept)."""
+        return classify(payload, run, threshold, want_cam, lang, None, size, kept)
+
+    whole.click(whole_again, tap_inputs, answer_outputs, preprocess=False, **private).success(
+        None, None, None, js=SHOW_VERDICT
+    )
     run.change(classify, settings, answer_outputs, preprocess=False, **private)
     threshold.change(classify, settings, answer_outputs, trigger_mode="always_last", preprocess=False, **private)
     want_cam.change(classify, settings, answer_outputs, preprocess=False, **private)
@@ -930,7 +1051,22 @@ def classify_tab(
     lang.change(
         partial(relabel, catalogue, sorted(store.extra)),
         [answer, food, amount, unit, lang],
-        [verdict_box, guesses, unit, last_unit, grams_line, dish, facts, details_box, run, slot, cam],
+        [
+            verdict_box,
+            guesses,
+            unit,
+            last_unit,
+            grams_line,
+            dish,
+            facts,
+            details_box,
+            run,
+            slot,
+            cam,
+            hint,
+            region_view,
+            size,
+        ],
         **private,
     )
     lang.change(partial(search_foods, catalogue), [answer, search, lang], [results, search_note], **private)

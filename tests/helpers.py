@@ -86,3 +86,23 @@ def make_kfood_tree(root: Path, per_dish: int = 8) -> Path:
         f.write("Img_000_0906=12,x,30\n")  # malformed
         # Img_000_0903 has no box: used whole
     return root
+
+
+# Two real photos the deployed model names confidently on their own (bibimbap 99%, miso soup 98%) and
+# as the region a tap on the middle of each gives in two_dish_photo (89%, 98%), measured on the CPU VM.
+TWO_DISHES = (
+    SHARED_DATA / "realworld-dev" / "bibimbap" / "it922maluk__bibimbap.jpg",
+    SHARED_DATA / "realworld-dev" / "miso_soup" / "jackyni0319__miso_soup.jpg",
+)
+
+
+def two_dish_photo(side: int = 512) -> Image.Image:
+    """One photo of two dishes, side x 2side: the centre square of each TWO_DISHES photo, side by side."""
+    two = Image.new("RGB", (2 * side, side))
+    for i, path in enumerate(TWO_DISHES):
+        photo = Image.open(path).convert("RGB")
+        short = min(photo.size)
+        left, top = (photo.width - short) // 2, (photo.height - short) // 2
+        square = photo.crop((left, top, left + short, top + short))
+        two.paste(square.resize((side, side), Image.Resampling.BICUBIC), (i * side, 0))
+    return two

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import FOOD_DATA, SHARED_DATA
+from helpers import FOOD_DATA, SHARED_DATA, TWO_DISHES, two_dish_photo
 from PIL import Image
 
 from foodcls import models, nutrition, predict, texts
@@ -290,7 +290,7 @@ PAGE_TEXT = """(allowed) => {
   return text;
 }"""
 # Names and units that read the same in both languages: the app, the models, the source database, units.
-KOREAN_PAGE_WORDS = {"foodcls", "Gradio", "API", "DB", "kcal", "mg", "ms", "Grad", "CAM", "weights"} | set(
+KOREAN_PAGE_WORDS = {"foodcls", "Gradio", "API", "DB", "CSV", "kcal", "mg", "ms", "Grad", "CAM", "weights"} | set(
     re.findall(r"[A-Za-z]{2,}", " ".join(spec.name for spec in models.MODEL_SPECS.values()))
 )
 
@@ -447,3 +447,83 @@ def check_curves_explain_themselves(page) -> None:
         "() => [...document.querySelectorAll('.js-plotly-plot')].map(p => p.getBoundingClientRect().right)"
     )
     assert max(widths) <= page.viewport_size["width"] + 1, "a plot is wider than the screen"
+
+
+# --- several dishes in one photo (a Korean table): tap one, log it, tap the next --------------------
+
+# The click on the photo's <img> (element coordinates) that Gradio turns into [x, y] of the picture:
+# its own rule (the picture scaled to fit the element, centred, never enlarged).
+PICTURE_POINT = """([x, y]) => {
+  const img = document.querySelector('#photo img');
+  const box = img.getBoundingClientRect();
+  const scale = Math.min(box.width / img.naturalWidth, box.height / img.naturalHeight, 1);
+  return {x: (box.width - img.naturalWidth * scale) / 2 + x * scale,
+          y: (box.height - img.naturalHeight * scale) / 2 + y * scale};
+}"""
+
+
+def tap_dish(page, x: int, y: int, name: str) -> None:
+    """Tap the photo at (x, y) of the picture; wait until the headline names `name`."""
+    page.locator("#photo img").first.click(position=page.evaluate(PICTURE_POINT, [x, y]))
+    page.locator("#verdict h2").get_by_text(name).wait_for(timeout=60_000)
+    page.locator("#region img").wait_for(timeout=30_000)
+    settled(page)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not all(path.is_file() for path in TWO_DISHES), reason="the real photos are not in shared/data")
+def test_two_dishes_in_one_photo_are_tapped_and_logged_one_by_one(app_url, test_photo, tmp_path):
+    """On a phone in Korean: a photo of bibimbap and miso soup side by side; pick a large region (each
+    dish fills its half), tap the rice, set its portion, add; tap the soup, add: two entries in the
+    log, each with its own portion. The photo is swept a minute after it came, so the two taps happen
+    within that minute."""
+    if not AXE.is_file():
+        pytest.skip("axe-core is not installed: run `npm ci` at the repository root")
+    t = lambda key: texts.text(key, "ko")  # noqa: E731
+    rice, soup = TABLE.dish("bibimbap").name_ko, TABLE.dish("miso_soup").name_ko
+    photo = tmp_path / "two-dishes.jpg"
+    two_dish_photo().save(photo, quality=90)  # 1024 x 512: the browser sends it as it is
+    video = write_y4m(Image.open(test_photo), tmp_path / "meal.y4m")
+    with open_page(app_url, video, VIEWPORTS["phone"], LOCALES["ko"]) as page:
+        upload(page, photo)
+        page.locator("#region-hint").get_by_text(t("region_hint")).wait_for(timeout=60_000)
+        assert not page.locator("#region img").count() and not page.locator("#whole-photo").count()
+        page.locator("#region-size").get_by_label(t("size_large")).check()  # each dish fills half the photo
+        settled(page)
+
+        tap_dish(page, 256, 256, rice)
+        assert page.locator("#guesses input:checked").count() == 1  # the rice is chosen, with its guesses
+        assert page.locator("#region img").get_attribute("alt") == t("region_alt")
+        amount = page.locator("#amount input")
+        amount.fill("2")
+        amount.press("Enter")
+        page.locator("#grams").get_by_text("g").wait_for(timeout=30_000)
+        settled(page)
+        page.locator("#add").click()
+        page.locator("#log-summary").get_by_text("음식 1개").wait_for(timeout=30_000)
+
+        page.evaluate("window.scrollTo(0, 0)")  # back up to the photo, as a person scrolls to it
+        tap_dish(page, 768, 256, soup)
+        page.locator("#region-hint").get_by_text(t("region_next")).wait_for()
+        assert page.locator("#whole-photo").is_visible()
+        page.screenshot(path=SHOTS / "dishes-phone-ko-1-second-dish.png", full_page=True)
+        source_name = page.locator("#dish").inner_text()
+        allowed = [row["source_name"] for row in map(TABLE.row, TABLE.class_ids()) if row["source_name"] in source_name]
+        found = other_language(page, "ko", allowed)
+        assert not found, f"other-language text on the ko page: {found}"
+        violations = {"tapped dish": axe_violations(page)}
+        page.locator("#add").click()
+        page.locator("#log-summary").get_by_text("음식 2개").wait_for(timeout=30_000)
+        settled(page)
+        table = page.locator("#log-table").inner_text()
+        assert rice in table and soup in table
+        portions = page.locator(f'#log-table td[data-label="{t("col_amount")}"]').all_inner_texts()
+        assert len(portions) == 2 and portions[0].startswith("2 × ") and "×" not in portions[1], portions
+        violations["log of two"] = axe_violations(page)
+        page.screenshot(path=SHOTS / "dishes-phone-ko-2-log.png", full_page=True)
+
+        page.locator("#whole-photo").click()  # back to the whole photo: no region, the first hint
+        page.locator("#region-hint").get_by_text(t("region_hint")).wait_for(timeout=60_000)
+        page.locator("#region img").wait_for(state="detached", timeout=30_000)
+    report("axe-dishes-phone-ko", violations)
+    assert not any(violations.values()), {state: [v["id"] for v in found] for state, found in violations.items()}
