@@ -5,8 +5,9 @@ import sys
 import pytest
 import torch
 
-from foodcls import predict, runs
-from foodcls.bench import cli, per_model, report
+from foodcls import data, predict, runs
+from foodcls.bench import cli, per_model, report, views
+from foodcls.launch import ROOT
 
 
 def test_quick_benchmark_writes_its_table_and_json(tiny_weights, tmp_path):
@@ -119,3 +120,27 @@ def test_the_ceilings_are_measured_only_for_the_dtypes_the_cpu_computes_natively
     monkeypatch.setattr(per_model.serving, "bf16_is_native", lambda: True)
     assert all(set(c) == {"float32", "bfloat16"} for c in per_model.matmul_ceilings(quick=True).values())
     assert set(measured) == {torch.float32, torch.bfloat16}
+
+
+def test_each_way_of_fewer_views_is_scored_from_the_logits_the_app_serves():
+    classifier = predict.load_classifier(ROOT / "weights" / "efficientnet_lite0_food101")
+    squares = torch.randint(0, 256, (3, 3, 64, 64), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    logits = views.per_view_logits(classifier, squares, batch_size=2)
+    found = views.ways(classifier.config)
+    assert list(found)[0] == "zooms 1.0 + 0.65 × flip" and len(found) == 6  # the served way first
+    flips, zooms = found["zooms 1.0 + 0.65 × flip"]
+    served = torch.stack([classifier.logits_of_pixels(classifier.views(square[None])) for square in squares])
+    torch.testing.assert_close(views.way_logits(logits, flips, zooms), served, rtol=1e-3, atol=1e-3)
+    one = torch.stack(
+        [
+            classifier.model(
+                classifier.request_inputs(
+                    data.centre_zooms(data.stored_as(square[None], classifier.config["source_jpeg"]), [1.0], 128)
+                )
+            )
+            .float()
+            .mean(0)
+            for square in squares
+        ]
+    )
+    torch.testing.assert_close(views.way_logits(logits, *found["zooms 1.0 × flip"]), one.detach(), rtol=1e-3, atol=1e-3)
