@@ -90,6 +90,9 @@ GRADIO_LABELS = {
     "upload_text.drop_image": ("사진을 여기에 끌어다 놓기", "Drop a meal photo here"),
     "upload_text.click_to_upload": ("눌러서 사진 찍기 또는 고르기", "Tap to take or choose a photo"),
     "upload_text.paste_clipboard": ("클립보드에서 붙여넣기", "Paste from clipboard"),
+    # announced to screen readers when a request ends; without a translation they read the key itself
+    "common.complete": ("완료", "Done"),
+    "common.error": ("오류", "Error"),
 }
 MESSAGES = {
     "photo_alt": ("식사 사진", "Meal photo"),
@@ -254,6 +257,8 @@ MESSAGES = {
         "The log is kept in this browser only, never on the server.",
     ),
     "own_values": ("직접 입력한 값", "your own values"),
+    "warning_title": ("확인해 주세요", "Warning"),
+    "error_title": ("오류", "Error"),
     "own_dish": ("{name} (직접 입력한 값)", "{name} (your own values)"),
     "own_portion": ("1회분", "1 portion"),
     "bad_own_name": ("음식 이름을 1~{limit}자로 적어 주세요.", "Give the food a name of 1 to {limit} characters."),

@@ -124,9 +124,20 @@ PAGE_JS = (
     event.preventDefault();
     area.click();
   });
-  const webcam = WEBCAM, photoAlt = PHOTO_ALT;
+  const webcam = WEBCAM, photoAlt = PHOTO_ALT, toastTitles = {warning: WARNING_TITLE, error: ERROR_TITLE};
   window.foodclsRelabel = () => {
     const lang = window.foodclsLang || localStorage.getItem('foodcls-lang') || 'en';
+    // a message's title: Gradio 6.31 shows its type in English ("Warning"), whatever the title given
+    for (const title of document.querySelectorAll('.toast-title')) {
+      const kind = Object.keys(toastTitles).find((k) => title.classList.contains(k));
+      if (!kind) continue;
+      const names = [kind[0].toUpperCase() + kind.slice(1), ...Object.values(toastTitles[kind])];
+      const texts = document.createTreeWalker(title, NodeFilter.SHOW_TEXT);
+      for (let node = texts.nextNode(); node; node = texts.nextNode()) {
+        const text = node.nodeValue.trim();
+        if (names.includes(text) && text !== toastTitles[kind][lang]) node.nodeValue = toastTitles[kind][lang] + ' ';
+      }
+    }
     const photo = document.getElementById('photo');
     if (!photo) return;
     for (const img of photo.querySelectorAll('img')) if (img.alt !== photoAlt[lang]) img.alt = photoAlt[lang];
@@ -146,6 +157,8 @@ PAGE_JS = (
   new MutationObserver(() => window.foodclsRelabel()).observe(document.body, {childList: true, subtree: true});
 }
 """.replace("WEBCAM", texts.json_pair("webcam"))
+    .replace("WARNING_TITLE", texts.json_pair("warning_title"))
+    .replace("ERROR_TITLE", texts.json_pair("error_title"))
     .replace("PHOTO_ALT", texts.json_pair("photo_alt"))
     .strip()
 )
@@ -628,8 +641,12 @@ def add_to_log(catalogue: foods.Foods, stored, food_id, amount, unit, slot, lang
 def add_own(catalogue: foods.Foods, stored, name, kcal, carbohydrate, protein, fat, sodium, amount, slot, lang, now):
     """'Add my own food': a food the catalogue lacks, with the person's values for one portion, for
     the amount box's number of portions (empty: 1). A bad value is a warning; the form keeps it all."""
-    own = {"name": name, **dict(zip(meal.OWN_LIMITS, (kcal, carbohydrate, protein, fat, sodium)))}
-    amount = 1.0 if amount is None else amount
+    values = [
+        value.strip() or None if isinstance(value, str) else value
+        for value in (kcal, carbohydrate, protein, fat, sodium)
+    ]
+    own = {"name": name, **dict(zip(meal.OWN_LIMITS, values))}  # an empty box: not given
+    amount = amount or 1.0  # the amount box is empty before a dish is chosen: the browser sends 0
     return add_to_log(catalogue, stored, meal.OWN, amount, meal.OWN_UNIT, slot, lang, now, own=own)
 
 
@@ -1081,8 +1098,10 @@ def own_food_form() -> list:
         gr.Markdown(I18N("own_info"))
         name = gr.Textbox(label=I18N("own_name"), max_lines=1, elem_id="own-name")
         with gr.Row():
+            # text boxes, not gr.Number: Gradio 6.31 shows and sends an empty number box as 0, which
+            # would log an untouched optional nutrient as 0 g instead of "not given"
             values = [
-                gr.Number(value=None, label=I18N(key), min_width=120, elem_id=key.replace("_", "-"))
+                gr.Textbox(label=I18N(key), max_lines=1, min_width=120, elem_id=key.replace("_", "-"))
                 for key in ("own_kcal", "own_carbohydrate", "own_protein", "own_fat", "own_sodium")
             ]
         button = gr.Button(I18N("own_add"), elem_id="own-add")

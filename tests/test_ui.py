@@ -403,8 +403,8 @@ def test_a_run_of_ones_own_is_offered_last_under_its_folder_name():
 
 
 def test_an_own_food_from_the_form_is_logged_and_shown_as_the_persons_values():
-    form = ["Grandma's soup", 350, None, 12, None, 800]
-    view = ui.add_own(CATALOGUE, meal.empty(), *form, None, "dinner", "en", NOW)  # amount box empty: 1 portion
+    form = ["Grandma's soup", "350", "", " 12 ", "", "800"]  # as the text boxes send it: empty is not given
+    view = ui.add_own(CATALOGUE, meal.empty(), *form, 0, "dinner", "en", NOW)  # amount box empty (0): 1 portion
     log, days, summary, table, picks, link, goal, added = view
     assert log["entries"][0]["food"] == meal.OWN and log["entries"][0]["amount"] == 1.0
     assert added == "Added Grandma's soup (your own values) to Dinner." and "Total 350 kcal" in summary
@@ -415,16 +415,19 @@ def test_an_own_food_from_the_form_is_logged_and_shown_as_the_persons_values():
     log, _, summary, *_ = ui.add_again(CATALOGUE, log, picks.choices[0][1], "dinner", "en", NOW)
     assert "Total 700 kcal · 2 dish(es)" in summary
     log, *_ = ui.add_own(CATALOGUE, log, *form, 1.5, "dinner", "ko", NOW)
-    assert log["entries"][-1]["amount"] == 1.5 and log["entries"][-1]["own"]["sodium_mg"] == 800
+    own = log["entries"][-1]["own"]
+    assert log["entries"][-1]["amount"] == 1.5 and own["sodium_mg"] == 800 and own["protein_g"] == 12
+    assert own["carbohydrate_g"] is None and own["fat_g"] is None  # left empty: not 0 g
 
 
 @pytest.mark.parametrize(
     "form, amount, lang, shown",
     [
-        (["", 350, None, None, None, None], None, "ko", "음식 이름을 1~60자로 적어 주세요."),
-        (["soup", None, None, None, None, None], None, "en", "Energy must be a number from 0 to 5,000 kcal."),
-        (["soup", 350, None, None, None, -3], None, "ko", "나트륨은(는) 0에서 50,000 mg 사이의 숫자여야 합니다."),
-        (["soup", 350, None, None, None, None], 300, "en", "The amount must be above 0 and at most 100."),
+        (["", "350", "", "", "", ""], None, "ko", "음식 이름을 1~60자로 적어 주세요."),
+        (["soup", "", "", "", "", ""], None, "en", "Energy must be a number from 0 to 5,000 kcal."),
+        (["soup", "a lot", "", "", "", ""], None, "en", "Energy must be a number from 0 to 5,000 kcal."),
+        (["soup", "350", "", "", "", "-3"], None, "ko", "나트륨은(는) 0에서 50,000 mg 사이의 숫자여야 합니다."),
+        (["soup", "350", "", "", "", ""], 300, "en", "The amount must be above 0 and at most 100."),
     ],
 )
 def test_bad_own_food_input_gets_a_message_in_the_chosen_language_and_changes_nothing(form, amount, lang, shown):
