@@ -16,8 +16,10 @@ route adds to from another thread); this one walks the folders themselves and ca
 per file and per sweep.
 """
 
+import atexit
 import os
 import re
+import shutil
 import stat
 import tempfile
 import threading
@@ -59,6 +61,7 @@ def own_upload_dir() -> Path:
     with _own_dir_lock:
         if _own_dir is None or not _own_dir.is_dir():
             _own_dir = Path(tempfile.mkdtemp(prefix="foodcls-uploads-")).resolve()
+            atexit.register(shutil.rmtree, _own_dir, ignore_errors=True)  # with any photo still in it
         return _own_dir
 
 

@@ -5,6 +5,8 @@ import hashlib
 import os
 import random
 import socket
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -292,3 +294,13 @@ def test_gradio_uploads_resolve_and_its_aborted_uploads_are_swept(gradio_app, up
     time.sleep(1.2)
     deleted, errors = uploads.sweep(max_age=1.0)
     assert errors == [] and deleted == 2 and not left.exists() and not Path(uploaded).exists()
+
+
+def test_the_process_upload_folder_is_removed_with_its_photos_when_the_process_ends():
+    script = (
+        "from foodcls import uploads; folder = uploads.own_upload_dir(); "
+        "(folder / 'meal.jpg').write_bytes(b'photo'); print(folder)"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    folder = Path(done.stdout.strip())
+    assert folder.name.startswith("foodcls-uploads-") and not folder.exists()
