@@ -19,14 +19,16 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve_app(extra_env: dict | None = None, timeout: float = 120, port: int | None = None):
-    """Start `python app.py` on `port` (default a free one) of 127.0.0.1 (bundled weights unless
-    `extra_env` names a Hub repo); yield (url, process) once it answers, and stop it afterwards."""
+def serve_app(extra_env: dict | None = None, timeout: float = 120, port: int | None = None, command=None):
+    """Start `python app.py` (or `command`, which serves at GRADIO_SERVER_PORT) on `port` (default a free
+    one) of 127.0.0.1 (bundled weights unless `extra_env` names a Hub repo); yield (url, process) once it
+    answers, and stop it afterwards."""
     port = port or free_port()
     env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "FOODCLS_HUB_REPO": "", **(extra_env or {})}
     env.pop("GRADIO_SERVER_NAME", None)
     log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"foodcls-app-{port}.log", "w+")
-    process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    command = command or [sys.executable, "app.py"]
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     try:
         deadline = time.monotonic() + timeout

@@ -20,6 +20,9 @@ def test_quick_benchmark_writes_its_table_and_json(tiny_weights, tmp_path):
     assert [s["client"] for s in result["served"]] == ["gradio_client", "http", "json"]
     assert all(s["requests"] == 8 and s["requests_per_s"] > 0 for s in result["served"])
     assert "| JSON API `POST /api/v1/classify` | 8 |" in table and "req/s vs the Gradio REST path" in table
+    # the Gradio REST path and the JSON API were also measured against their no-op twins
+    twins = {s["client"]: s.get("twin_requests_per_s") for s in result["served"]}
+    assert twins["gradio_client"] is None and twins["http"] > 0 and twins["json"] > 0 and "| app vs twin |" in table
     assert result["cold_start"]["first_classify_s"] > result["cold_start"]["bare_import_s"] > 0
 
 

@@ -67,14 +67,17 @@ def served_table(rows: list[dict]) -> list[str]:
         "",
         f"Served to {rows[0]['users']} concurrent users (clients on the same machine):",
         "",
-        "| client | requests | req/s | p95 ms | app CPU ms per request | req/s vs the Gradio REST path |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| client | requests | req/s | p95 ms | app CPU ms per request | req/s vs the Gradio REST path "
+        "| no-op twin req/s | app vs twin |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         ratio = f"{r['requests_per_s'] / base['requests_per_s']:.2f}x" if base and base["requests_per_s"] else "-"
+        twin = r.get("twin_requests_per_s")
+        vs_twin = f"{r['requests_per_s'] / twin:.2f}x" if twin else "-"
         lines.append(
             f"| {SERVED_NAMES.get(r['client'], r['client'])} | {r['requests']} | {r['requests_per_s']} "
-            f"| {r['p95_ms']} | {r['app_cpu_ms_per_request']} | {ratio} |"
+            f"| {r['p95_ms']} | {r['app_cpu_ms_per_request']} | {ratio} | {twin or '-'} | {vs_twin} |"
         )
     return lines + [""]
 

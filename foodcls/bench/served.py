@@ -76,36 +76,46 @@ def json_user(url: str, photo: Path, resources: ExitStack):
 
 
 CLIENTS = (("gradio_client", gradio_client_user), ("http", http_user), ("json", json_user))
+# The no-op twin (foodcls.bench.twins) each client is also measured against: the framework's own ceiling.
+TWINS = {"http": "gradio", "json": "fastapi"}
+
+
+def load(url: str, process, make_user, users: int, requests: int, photo: Path, resources: ExitStack) -> dict:
+    """`users` concurrent clients sending `requests` in all: requests/s, p95 and the server's CPU per request."""
+    make_user(url, photo, resources)()  # the model is loaded before the clock starts
+    clients = [make_user(url, photo, resources) for _ in range(users)]
+    cpu_before, started = process_cpu_seconds(process.pid), time.perf_counter()
+    with ThreadPoolExecutor(users) as pool:
+        times = [t for share in pool.map(lambda c: timed(c, requests // users, warmup=0), clients) for t in share]
+    wall, cpu_after = time.perf_counter() - started, process_cpu_seconds(process.pid)
+    return {
+        "users": users,
+        "requests": len(times),
+        "requests_per_s": round(len(times) / wall, 1),
+        "p95_ms": round(p(times, 95), 1),
+        "app_cpu_ms_per_request": None
+        if cpu_before is None
+        else round((cpu_after - cpu_before) / len(times) * 1000, 1),
+    }
 
 
 def bench_served(users: int, requests: int, photo: Path, clients=CLIENTS) -> list[dict]:
     """Requests per second, p95 and the app's CPU per request, with concurrent users against
     `python app.py`, once per kind of client: gradio_client, Gradio's REST API as curl uses it
-    (http), and the plain JSON API (json). The clients share this machine's cores with the app,
-    so a client that costs much CPU (gradio_client does) lowers what the app is measured to serve."""
+    (http), and the plain JSON API (json); the last two also against their no-op twins
+    (`twin_requests_per_s`). The clients share this machine's cores with the server, so a client
+    that costs much CPU (gradio_client does) lowers what the server is measured to serve."""
     results = []
     with serve_app() as (url, process), ExitStack() as resources:
         for name, make_user in clients:
-            make_user(url, photo, resources)()  # the model is loaded before the clock starts
-            clients = [make_user(url, photo, resources) for _ in range(users)]
-            cpu_before, started = process_cpu_seconds(process.pid), time.perf_counter()
-            with ThreadPoolExecutor(users) as pool:
-                times = [
-                    t for share in pool.map(lambda c: timed(c, requests // users, warmup=0), clients) for t in share
+            results.append({"client": name, **load(url, process, make_user, users, requests, photo, resources)})
+    for row, (name, make_user) in zip(results, clients):
+        if name in TWINS:
+            twin = [sys.executable, "-m", "foodcls.bench.twins", TWINS[name]]
+            with serve_app(command=twin) as (url, process), ExitStack() as resources:
+                row["twin_requests_per_s"] = load(url, process, make_user, users, requests, photo, resources)[
+                    "requests_per_s"
                 ]
-            wall, cpu_after = time.perf_counter() - started, process_cpu_seconds(process.pid)
-            results.append(
-                {
-                    "client": name,
-                    "users": users,
-                    "requests": len(times),
-                    "requests_per_s": round(len(times) / wall, 1),
-                    "p95_ms": round(p(times, 95), 1),
-                    "app_cpu_ms_per_request": None
-                    if cpu_before is None
-                    else round((cpu_after - cpu_before) / len(times) * 1000, 1),
-                }
-            )
     return results
 
 
