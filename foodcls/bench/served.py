@@ -1,18 +1,24 @@
 """The running app (`python app.py`) under concurrent users, and its cold start."""
 
+import itertools
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 
+from PIL import Image
+
 from foodcls import runs, service
 from foodcls.bench.timing import p, timed
 from foodcls.launch import serve_app
 
+# A request not answered within this long fails the run (httpx raises), not a slow success.
+REQUEST_DEADLINE_S = 60
 # What every served request asks for after its photo.
 REQUEST_SETTINGS = service.api_inputs(model_id=runs.DEPLOYED_RUN, threshold=0.5, servings=1.0, heat_map=False)
 
@@ -26,25 +32,38 @@ def process_cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def gradio_client_user(url: str, photo: Path, resources: ExitStack):
-    """One user of the Python gradio_client: a classify request per call."""
+def distinct_photos(photo: Path, count: int, folder: Path) -> list[Path]:
+    """`count` different JPEGs of one photo (each cropped a pixel further in), so that no request of a
+    load test repeats another's input."""
+    image = Image.open(photo).convert("RGB")
+    paths = []
+    for i in range(count):
+        path = folder / f"photo-{i}.jpg"
+        image.crop((i % 40, i // 40 % 40, image.width - 1, image.height - 1)).save(path, quality=90)
+        paths.append(path)
+    return paths
+
+
+def gradio_client_user(url: str, photos: list[Path], resources: ExitStack):
+    """One user of the Python gradio_client: a classify request per call, each with the next photo."""
     from gradio_client import Client, handle_file
 
-    client = Client(url, verbose=False)
+    client, photos = Client(url, verbose=False), itertools.cycle(photos)
     resources.callback(client.close)
-    return lambda: client.predict(handle_file(str(photo)), *REQUEST_SETTINGS, api_name="/classify")
+    return lambda: client.predict(handle_file(str(next(photos))), *REQUEST_SETTINGS, api_name="/classify")
 
 
-def http_user(url: str, photo: Path, resources: ExitStack):
+def http_user(url: str, photos: list[Path], resources: ExitStack):
     """One user of Gradio's REST API, as curl uses it: upload, call, read the result. Like a browser
     tab or a gradio_client, a user keeps one session (without one, every call pays Gradio for a new one)."""
     import httpx
 
-    client = resources.enter_context(httpx.Client(timeout=60))
-    content, session = photo.read_bytes(), uuid.uuid4().hex
+    client = resources.enter_context(httpx.Client(timeout=REQUEST_DEADLINE_S))
+    contents, session = itertools.cycle([(photo.name, photo.read_bytes()) for photo in photos]), uuid.uuid4().hex
 
     def request():
-        upload = client.post(f"{url}gradio_api/upload", files={"files": (photo.name, content, "image/jpeg")})
+        name, content = next(contents)
+        upload = client.post(f"{url}gradio_api/upload", files={"files": (name, content, "image/jpeg")})
         path = upload.raise_for_status().json()[0]
         body = {
             "data": [{"path": path, "meta": {"_type": "gradio.FileData"}}, *REQUEST_SETTINGS],
@@ -58,17 +77,18 @@ def http_user(url: str, photo: Path, resources: ExitStack):
     return request
 
 
-def json_user(url: str, photo: Path, resources: ExitStack):
+def json_user(url: str, photos: list[Path], resources: ExitStack):
     """One user of the plain JSON API (foodcls.api): one multipart POST, one JSON answer, no session."""
     import httpx
 
-    client = resources.enter_context(httpx.Client(timeout=60))
-    content = photo.read_bytes()
+    client = resources.enter_context(httpx.Client(timeout=REQUEST_DEADLINE_S))
+    contents = itertools.cycle([(photo.name, photo.read_bytes()) for photo in photos])
     model, threshold, servings, _ = REQUEST_SETTINGS
     fields = {"model": model, "threshold": threshold, "servings": servings}
 
     def request():
-        answer = client.post(f"{url}api/v1/classify", files={"photo": (photo.name, content, "image/jpeg")}, data=fields)
+        name, content = next(contents)
+        answer = client.post(f"{url}api/v1/classify", files={"photo": (name, content, "image/jpeg")}, data=fields)
         if answer.raise_for_status().json()["model_id"] != model:
             raise RuntimeError(f"classify failed: {answer.text[:300]}")
 
@@ -80,10 +100,12 @@ CLIENTS = (("gradio_client", gradio_client_user), ("http", http_user), ("json", 
 TWINS = {"http": "gradio", "json": "fastapi"}
 
 
-def load(url: str, process, make_user, users: int, requests: int, photo: Path, resources: ExitStack) -> dict:
-    """`users` concurrent clients sending `requests` in all: requests/s, p95 and the server's CPU per request."""
-    make_user(url, photo, resources)()  # the model is loaded before the clock starts
-    clients = [make_user(url, photo, resources) for _ in range(users)]
+def load(url: str, process, make_user, users: int, photos: list[Path], resources: ExitStack) -> dict:
+    """`users` concurrent clients sending one request per photo (the first is the warm-up, which loads
+    the model before the clock starts): requests/s, p95 and the server's CPU per request."""
+    make_user(url, photos[:1], resources)()
+    requests = len(photos) - 1
+    clients = [make_user(url, photos[1 + i :: users], resources) for i in range(users)]
     cpu_before, started = process_cpu_seconds(process.pid), time.perf_counter()
     with ThreadPoolExecutor(users) as pool:
         times = [t for share in pool.map(lambda c: timed(c, requests // users, warmup=0), clients) for t in share]
@@ -106,16 +128,18 @@ def bench_served(users: int, requests: int, photo: Path, clients=CLIENTS) -> lis
     (`twin_requests_per_s`). The clients share this machine's cores with the server, so a client
     that costs much CPU (gradio_client does) lowers what the server is measured to serve."""
     results = []
-    with serve_app() as (url, process), ExitStack() as resources:
-        for name, make_user in clients:
-            results.append({"client": name, **load(url, process, make_user, users, requests, photo, resources)})
-    for row, (name, make_user) in zip(results, clients):
-        if name in TWINS:
-            twin = [sys.executable, "-m", "foodcls.bench.twins", TWINS[name]]
-            with serve_app(command=twin) as (url, process), ExitStack() as resources:
-                row["twin_requests_per_s"] = load(url, process, make_user, users, requests, photo, resources)[
-                    "requests_per_s"
-                ]
+    with tempfile.TemporaryDirectory() as folder:
+        photos = distinct_photos(photo, requests + 1, Path(folder))
+        with serve_app() as (url, process), ExitStack() as resources:
+            for name, make_user in clients:
+                results.append({"client": name, **load(url, process, make_user, users, photos, resources)})
+        for row, (name, make_user) in zip(results, clients):
+            if name in TWINS:
+                twin = [sys.executable, "-m", "foodcls.bench.twins", TWINS[name]]
+                with serve_app(command=twin) as (url, process), ExitStack() as resources:
+                    row["twin_requests_per_s"] = load(url, process, make_user, users, photos, resources)[
+                        "requests_per_s"
+                    ]
     return results
 
 
@@ -126,7 +150,7 @@ def bench_cold_start(photo: Path) -> dict:
     bare = time.perf_counter() - started
     started = time.perf_counter()
     with serve_app() as (url, _), ExitStack() as resources:
-        gradio_client_user(url, photo, resources)()
+        gradio_client_user(url, [photo], resources)()
         first_answer = time.perf_counter() - started
     return {
         "bare_import_s": round(bare, 2),
