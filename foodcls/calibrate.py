@@ -22,6 +22,13 @@ Real photos go through `Classifier.logits`, the app's own path. Writes `input_si
 `source_jpeg`, `temperature` and `threshold` into the run's config.json, the curves with their
 counts into calibration.json, and re-scores the held-out test split the serving way into
 metrics.json (what `evaluate` prints).
+
+`--without-bf16`, after that, chooses the way the run is served where bfloat16 is not native and
+float32 runs about half as fast (issue 30): of its own views and flips, the cheapest subset (the whole
+square kept first) whose top-1 on validation and on the real photos is at most 0.5 points below all of
+them, in float32, and whose own temperature and threshold meet the bounds. Chosen without the test
+split, which is scored afterwards; written as config `without_bf16` (predict.config_for_this_cpu) and
+into calibration.json and metrics.json under the same key.
 """
 
 import argparse
@@ -124,6 +131,7 @@ def calibrate(run_dir: Path, data_dir: Path, real_dir: Path) -> dict:
     stored_jpeg = data.stored_jpeg_settings(data_dir)
     way, scores_by_way, real_logits, real_labels = choose_serving_way(run_dir, real_dir, stored_jpeg)
     config = runs.read_json(config_path) | way
+    config.pop(runs.WITHOUT_BF16, None)  # chosen against the way replaced here: `--without-bf16` chooses anew
     runs.write_json(config_path, config)  # the validation and test scoring below read the run from disk
 
     val_logits, val_labels = validation_logits(run_dir, data_dir)
@@ -158,6 +166,87 @@ def calibrate(run_dir: Path, data_dir: Path, real_dir: Path) -> dict:
     runs.write_json(Path(run_dir) / "calibration.json", result)
     curves = {"validation": val_curve, f"{real_dir.name} (real photos)": real["curve"]}
     (Path(run_dir) / "coverage.svg").write_text(coverage_svg(curves))
+    return result
+
+
+MAX_TOP1_COST = 0.005  # how far below the run's own way a cheaper way's top-1 may be (validation, real photos)
+
+
+def images_per_photo(way: dict) -> int:
+    return len(way["tta_zooms"]) * (1 + way["tta_flip"])
+
+
+def cheaper_ways(config: dict) -> list[dict]:
+    """The run's own views and flips, and every subset of them that keeps the whole square first, as
+    config settings, fewest images per photo first (the run's own way last)."""
+    zooms = predict.zooms_of(config)
+    flips = [False, True] if config["tta_flip"] else [False]
+    ways = [{"tta_flip": flip, "tta_zooms": zooms[:count]} for count in range(1, len(zooms) + 1) for flip in flips]
+    return sorted(ways, key=images_per_photo)
+
+
+def of_way(view_logits: torch.Tensor, way: dict) -> torch.Tensor:
+    """The logits a way averages, from `evaluate.view_logits` of the run's own way (N x flips x views x C)."""
+    return view_logits[:, : 1 + way["tta_flip"], : len(way["tta_zooms"])].mean((1, 2))
+
+
+def short_name(way: dict) -> str:
+    zooms = " + ".join(f"{zoom:g}" for zoom in way["tta_zooms"])
+    return f"views {zooms}{' × flip' if way['tta_flip'] else ''} ({images_per_photo(way)} images)"
+
+
+def calibrate_without_bf16(run_dir: Path, data_dir: Path, real_dir: Path) -> dict:
+    """Choose, calibrate and score the cheaper way (module docstring); writes it into the run."""
+    model, config = runs.load_run(run_dir)
+    splits = data.read_manifest(Path(run_dir) / "split.json")["splits"]
+    val = evaluate.load_run_photos(config, data_dir, set(splits["val"]))
+    val_views = evaluate.view_logits(model, config, val.images)
+    real_squares, real_labels, _ = evaluate.photo_folder_squares(real_dir, config)
+    real_views = evaluate.view_logits(model, config, real_squares)
+    known = real_labels >= 0
+
+    def top1(logits, labels):
+        return int((logits.argmax(1) == labels).sum())
+
+    tried = []
+    for way in cheaper_ways(config):
+        temperature = fit_temperature(of_way(val_views, way), val.labels)
+        real = evaluate.real_photo_report(of_way(real_views, way), real_labels, config["classes"], temperature)
+        threshold, meets_bounds = choose_threshold(real["curve"])
+        at = next(row for row in real["curve"] if row["threshold"] == threshold)
+        tried.append(
+            {"way": short_name(way)}
+            | way
+            | {"temperature": temperature, "threshold": threshold, "threshold_meets_bounds": meets_bounds}
+            | {"val_top1": top1(of_way(val_views, way), val.labels), "val": len(val.labels)}
+            | {"real_top1": real["hits"]["top1"], "real_known": int(known.sum())}
+            | {key: at[key] for key in ("named", "named_right", "outside", "outside_named")}
+        )
+    own = tried[-1]
+    chosen = next(
+        row
+        for row in tried
+        if row["val_top1"] >= own["val_top1"] - MAX_TOP1_COST * own["val"]
+        and row["real_top1"] >= own["real_top1"] - MAX_TOP1_COST * own["real_known"]
+        and (row["threshold_meets_bounds"] or row is own)
+    )
+    settings = {key: chosen[key] for key in runs.WITHOUT_BF16_SETTINGS}
+    config_path = Path(run_dir) / "config.json"
+    runs.write_json(config_path, runs.read_json(config_path) | {runs.WITHOUT_BF16: settings})
+
+    test = evaluate.load_run_photos(config, data_dir, set(splits["test"]))
+    test_views = evaluate.view_logits(model, config, test.images)
+    test_scores = {row["way"]: top1(of_way(test_views, row), test.labels) for row in (own, chosen)}
+    result = {"chosen": chosen["way"], "max_top1_cost": MAX_TOP1_COST, "tried": tried}
+    result |= {"test_top1": test_scores, "test": len(test.labels)}
+    runs.write_json(
+        Path(run_dir) / "calibration.json",
+        runs.read_json(Path(run_dir) / "calibration.json") | {runs.WITHOUT_BF16: result},
+    )
+    metrics = runs.read_json(Path(run_dir) / "metrics.json")
+    served = evaluate.score(of_way(test_views, chosen), test.labels, config["classes"])
+    served = {key: served[key] for key in ("n", "top1", "top3", "top5")}
+    runs.write_json(Path(run_dir) / "metrics.json", metrics | {runs.WITHOUT_BF16: served | {"way": chosen["way"]}})
     return result
 
 
@@ -200,8 +289,13 @@ def main(argv=None) -> dict:
     parser.add_argument("--model", type=Path, required=True, help="the run folder to calibrate")
     parser.add_argument("--data", type=Path, required=True, help="the run's training data (for its validation split)")
     parser.add_argument("--real", type=Path, required=True, help="real photos, one folder per class id")
+    parser.add_argument(
+        "--without-bf16", action="store_true", help="choose the cheaper way served where bfloat16 is not native"
+    )
     args = parser.parse_args(argv)
     serving.keep_freed_memory()  # see evaluate.OFFLINE_BATCH
+    if args.without_bf16:
+        return print_without_bf16(calibrate_without_bf16(args.model, args.data, args.real))
     result = calibrate(args.model, args.data, args.real)
     real, chosen = result["real"], next(r for r in result["real"]["curve"] if r["threshold"] == result["threshold"])
     print(f"serving {way_name(result)}; real photos of known dishes by way (top-1, named within the bounds):")
@@ -217,6 +311,18 @@ def main(argv=None) -> dict:
         f"{chosen['named']} of {chosen['known']} known ({chosen['named_right']} right), "
         f"{chosen['outside_named']} of {chosen['outside']} others"
     )
+    return result
+
+
+def print_without_bf16(result: dict) -> dict:
+    print("ways tried in float32 (validation top-1, real photos top-1, named at its own threshold):")
+    for row in result["tried"]:
+        print(
+            f"  {row['way']}: {row['val_top1']} of {row['val']}, {row['real_top1']} of {row['real_known']}, "
+            f"T {row['temperature']}, threshold {row['threshold']} names {row['named']} ({row['named_right']} right), "
+            f"{row['outside_named']} of {row['outside']} others (meets bounds: {row['threshold_meets_bounds']})"
+        )
+    print(f"chosen: {result['chosen']}; test top-1: " + ", ".join(f"{k} {v}" for k, v in result["test_top1"].items()))
     return result
 
 

@@ -153,6 +153,8 @@ def build_card(weights: Path) -> str:
             notes.append(ensemble_note(run, config))
         if "real_photos_by_way" in config:
             notes.append(serving_note(run, config))
+        if runs.WITHOUT_BF16 in config:
+            notes.append(without_bf16_note(run, runs.read_json(weights / run / "calibration.json")))
         rows.append(
             f"| `{run}` | {config['name']} | {len(config['classes'])} | {config['parameters']:,} | {config['recipe']} | {len(history)} "
             f"| {config['device']} | {config['train_seconds'] / 60:.1f} min | {config['best_val_acc']:.1%} "
@@ -274,6 +276,28 @@ def serving_note(run: str, config: dict) -> str:
         f"{stored} and its views ({zooms} of the square's side, each with its mirror image) are averaged. Size, "
         f"views and storing were chosen on real photos (realworld-dev; {tried}); its test scores are served the "
         "same way."
+    )
+
+
+def without_bf16_note(run: str, calibration: dict) -> str:
+    """The cheaper way a run serves where bfloat16 is not native, and what it costs against its own
+    way, both in float32 (calibration.json `without_bf16`, from `calibrate --without-bf16`)."""
+    found = calibration[runs.WITHOUT_BF16]
+    own, chosen = found["tried"][-1], next(row for row in found["tried"] if row["way"] == found["chosen"])
+
+    def scores(row):
+        return (
+            f"test top-1 {found['test_top1'][row['way']]} of {found['test']}, validation {row['val_top1']} of "
+            f"{row['val']}, real photos {row['real_top1']} of {row['real_known']} right first and, at its own "
+            f"temperature {row['temperature']} and threshold {row['threshold']:.0%}, {row['named']} named "
+            f"({row['named_right']} right) with {row['outside_named']} of {row['outside']} others"
+        )
+
+    return (
+        f"\nWhere the CPU does not compute bfloat16 natively (float32 runs about half as fast there), `{run}` serves "
+        f"{found['chosen']} instead of its {own['way']}: the cheapest way whose validation and "
+        f"real-photo top-1 are within {found['max_top1_cost']:.1%} of its own in float32, chosen without the test "
+        f"split. In float32, that way: {scores(chosen)}; its own way: {scores(own)}."
     )
 
 

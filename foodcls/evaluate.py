@@ -38,19 +38,25 @@ def predict_logits(model, images: torch.Tensor, mean, std, device, tta_flip: boo
     return torch.cat(outputs)
 
 
-def run_logits(model, config: dict, squares: torch.Tensor, batch_size: int = OFFLINE_BATCH) -> torch.Tensor:
-    """Float32 logits of uint8 centre squares at the run's source size, as the run serves photos:
-    stored as its training photos were (config `source_jpeg`), each of its views (config `tta_zooms`)
-    enlarged to its input size, averaged over views and flips. `batch_size` photos at a time, their
-    views and flips in one forward."""
-    zooms, outputs = predict.zooms_of(config), []
+@torch.inference_mode()
+def view_logits(model, config: dict, squares: torch.Tensor, batch_size: int = OFFLINE_BATCH) -> torch.Tensor:
+    """N x flips x views x C float32 logits of uint8 centre squares at the run's source size, each view
+    as the run serves photos: stored as its training photos were (config `source_jpeg`), zoomed (config
+    `tta_zooms`), enlarged to its input size and, with `tta_flip`, mirrored too. `batch_size` photos at
+    a time, their views and flips in one forward."""
+    model.eval()
+    zooms, flips, outputs = predict.zooms_of(config), 1 + config["tta_flip"], []
     for batch in squares.split(batch_size):
         views = data.centre_zooms(data.stored_as(batch, config.get("source_jpeg")), zooms, config["input_size"])
-        logits = predict_logits(
-            model, views, config["mean"], config["std"], torch.device("cpu"), config["tta_flip"], len(views)
-        )
-        outputs.append(logits.view(len(zooms), len(batch), -1).mean(0))
+        inputs = data.normalize(views, config["mean"], config["std"])
+        logits = model(predict.with_mirror_images(inputs) if flips == 2 else inputs).float()
+        outputs.append(logits.view(flips, len(zooms), len(batch), -1).permute(2, 0, 1, 3))
     return torch.cat(outputs)
+
+
+def run_logits(model, config: dict, squares: torch.Tensor, batch_size: int = OFFLINE_BATCH) -> torch.Tensor:
+    """Float32 logits of uint8 centre squares as the run serves photos: `view_logits` averaged."""
+    return view_logits(model, config, squares, batch_size).mean((1, 2))
 
 
 def score(logits: torch.Tensor, labels: torch.Tensor, classes: list[str]) -> dict:
@@ -146,6 +152,17 @@ def photo_folder_logits(classifiers: list, root: Path) -> tuple[list[torch.Tenso
         labels.append(label)
         paths.append(path)
     return [torch.stack(found) for found in logits], torch.tensor(labels), paths
+
+
+def photo_folder_squares(root: Path, config: dict) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+    """Every photo of a class-folder set as the app sees it before its views (decoded, centre square at
+    the run's source size, uint8), labels with -1 for folders the run does not know, relative paths."""
+    squares, labels, paths = [], [], []
+    for photo, label, path in labelled_photos(root, config["classes"]):
+        squares.append(data.square_uint8(photo.convert("RGB"), config.get("source_size", config["input_size"])))
+        labels.append(label)
+        paths.append(path)
+    return torch.stack(squares), torch.tensor(labels), paths
 
 
 def known_hits(logits: torch.Tensor, labels: torch.Tensor) -> dict:

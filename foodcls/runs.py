@@ -33,6 +33,10 @@ MAX_VIEWS = 4  # test-time views of a photo (config tta_zooms), each run once or
 MAX_MEMBERS = 4  # models averaged by an ensemble run (config members, written by foodcls.ensemble)
 # Models whose pooled features foodcls.features reads, so a config may give them an unknown-dish rule.
 UNKNOWN_RULE_MODELS = ("efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2")
+# Config key of the cheaper way a run is served where bfloat16 is not native (predict.config_for_this_cpu),
+# written by `python -m foodcls.calibrate --without-bf16`, and the settings it may replace.
+WITHOUT_BF16 = "without_bf16"
+WITHOUT_BF16_SETTINGS = ("tta_flip", "tta_zooms", "temperature", "threshold")
 
 
 def members_of(config: dict) -> int:
@@ -57,7 +61,8 @@ def validate_config(config) -> dict:
     ints in SIZE_RANGE; mean, std: three finite numbers, std > 0; model_id: one of MODEL_SPECS, with
     that model's name; tta_flip: a bool; tta_zooms (optional): 1 to MAX_VIEWS fractions from 0.25 to 1,
     the first 1; source_jpeg (optional): a JPEG quality and chroma subsampling; threshold and
-    temperature (optional): numbers in range; members (optional): 1 to MAX_MEMBERS.
+    temperature (optional): numbers in range; members (optional): 1 to MAX_MEMBERS; without_bf16
+    (optional): some of WITHOUT_BF16_SETTINGS, each sound where it replaces the run's own.
     """
 
     def refuse(why: str):
@@ -132,6 +137,11 @@ def validate_config(config) -> dict:
             f'unknown_rule must be {{"score": "{unknown.RULE_SCORE}", "min_similarity": -1 to 1, ...}} '
             f"on a model of {', '.join(UNKNOWN_RULE_MODELS)}"
         )
+    cheaper = config.get(WITHOUT_BF16)
+    if cheaper is not None:
+        if not isinstance(cheaper, dict) or not set(cheaper) <= set(WITHOUT_BF16_SETTINGS):
+            refuse(f"{WITHOUT_BF16} may set only {', '.join(WITHOUT_BF16_SETTINGS)}")
+        validate_config({key: value for key, value in config.items() if key != WITHOUT_BF16} | cheaper)
     return config
 
 

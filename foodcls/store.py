@@ -23,7 +23,7 @@ from pathlib import Path
 from huggingface_hub.errors import EntryNotFoundError
 
 from foodcls import hub, runs
-from foodcls.predict import Classifier
+from foodcls.predict import Classifier, config_for_this_cpu
 
 BUNDLED = "bundled weights/"
 REQUEST_WAIT_S = 2.0  # how long a request waits for its run to load before it is told to retry
@@ -156,7 +156,8 @@ class RunStore:
         for label, fetch in self._sources(run):
             try:
                 config = runs.validate_config(runs.read_json(fetch(run, "config.json")))
-                return Classifier(runs.load_model(fetch(run, "model.safetensors"), config), config), label
+                model = runs.load_model(fetch(run, "model.safetensors"), config)
+                return Classifier(model, config_for_this_cpu(config)), label
             except Exception as error:  # a broken download or file must not take the app down
                 errors.append((label, error))
                 self._failed(run, label, error)
@@ -173,7 +174,7 @@ class RunStore:
         for label, fetch in self._sources(run):
             try:
                 value = runs.read_json(fetch(run, filename))
-                return runs.validate_config(value) if filename == "config.json" else value
+                return config_for_this_cpu(runs.validate_config(value)) if filename == "config.json" else value
             except Exception as error:
                 self._failed(run, label, error)
         return None

@@ -66,3 +66,24 @@ def test_card_says_how_a_run_sees_a_real_photo_stored_as_its_training_photos_wer
     assert "128 px, views 1: 203 of 306 right first, 114 of 306 named within the bounds" in plain
     stored = card.serving_note("run", config | {"source_jpeg": {"quality": 75, "subsampling": "4:2:0"}})
     assert "shrunk to 64 px, saved and read back as a JPEG of quality 75 with colour sampled 4:2:0," in stored
+
+
+def test_card_says_which_way_a_run_serves_where_bfloat16_is_not_native_and_what_it_costs():
+    row = {"val": 100, "real_known": 30, "temperature": 0.8, "threshold": 0.7, "outside": 9}
+    own = row | {"way": "views 1 + 0.65 × flip (4 images)", "val_top1": 60, "real_top1": 20}
+    own |= {"named": 15, "named_right": 14, "outside_named": 1}
+    cheaper = row | {"way": "views 1 (1 image)", "val_top1": 60, "real_top1": 21, "threshold": 0.75}
+    cheaper |= {"named": 13, "named_right": 12, "outside_named": 0}
+    calibration = {
+        runs.WITHOUT_BF16: {
+            "chosen": "views 1 (1 image)",
+            "max_top1_cost": 0.005,
+            "tried": [cheaper, own],
+            "test_top1": {"views 1 (1 image)": 61, "views 1 + 0.65 × flip (4 images)": 62},
+            "test": 100,
+        }
+    }
+    text = card.without_bf16_note("run", calibration)
+    assert "`run` serves views 1 (1 image) instead of its views 1 + 0.65 × flip (4 images)" in text
+    assert "way: test top-1 61 of 100, validation 60 of 100, real photos 21 of 30 right first" in text
+    assert "threshold 75%, 13 named (12 right) with 0 of 9 others; its own way: test top-1 62 of 100" in text

@@ -149,6 +149,10 @@ GOOD = {
         ({"members": 0}, "members"),
         ({"members": 9}, "members"),
         ({"members": 2.0}, "members"),
+        ({"without_bf16": {"input_size": 64}}, "without_bf16"),
+        ({"without_bf16": [1.0]}, "without_bf16"),
+        ({"without_bf16": {"tta_zooms": [0.65]}}, "tta_zooms"),
+        ({"without_bf16": {"threshold": 2}}, "threshold"),
     ],
 )
 def test_a_config_with_an_unsound_field_is_refused_naming_the_field(change, field):

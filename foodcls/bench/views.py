@@ -57,15 +57,6 @@ def forward_ms(classifier: predict.Classifier, images: int, repeats: int) -> flo
         return p(timed(lambda: graph(example), repeats), 50)
 
 
-def real_photo_squares(classifier: predict.Classifier, root: Path):
-    squares, labels, folders = [], [], []
-    for photo, label, path in evaluate.labelled_photos(root, classifier.classes):
-        squares.append(data.square_uint8(photo.convert("RGB"), classifier.config["source_size"]))
-        labels.append(label)
-        folders.append(path.split("/")[0])
-    return torch.stack(squares), torch.tensor(labels), folders
-
-
 def report(run_dir: Path, data_dir: Path, real_dir: Path | None, repeats: int) -> str:
     model, config = runs.load_run(run_dir)
     classifier = predict.Classifier(model, config)
@@ -74,8 +65,8 @@ def report(run_dir: Path, data_dir: Path, real_dir: Path | None, repeats: int) -
     test_logits = per_view_logits(classifier, test.images)
     real = None
     if real_dir is not None:
-        squares, labels, folders = real_photo_squares(classifier, real_dir)
-        real = per_view_logits(classifier, squares), labels, folders
+        squares, labels, paths = evaluate.photo_folder_squares(real_dir, config)
+        real = per_view_logits(classifier, squares), labels, [path.split("/")[0] for path in paths]
     temperature, threshold = config.get("temperature", 1.0), config.get("threshold", 0.0)
     machine = host()
     lines = [
