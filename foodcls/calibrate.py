@@ -192,7 +192,8 @@ def of_way(view_logits: torch.Tensor, way: dict) -> torch.Tensor:
 
 def short_name(way: dict) -> str:
     zooms = " + ".join(f"{zoom:g}" for zoom in way["tta_zooms"])
-    return f"views {zooms}{' × flip' if way['tta_flip'] else ''} ({images_per_photo(way)} images)"
+    images = images_per_photo(way)
+    return f"views {zooms}{' × flip' if way['tta_flip'] else ''} ({images} image{'s' * (images > 1)})"
 
 
 def calibrate_without_bf16(run_dir: Path, data_dir: Path, real_dir: Path) -> dict:

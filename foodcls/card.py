@@ -154,7 +154,7 @@ def build_card(weights: Path) -> str:
         if "real_photos_by_way" in config:
             notes.append(serving_note(run, config))
         if runs.WITHOUT_BF16 in config:
-            notes.append(without_bf16_note(run, runs.read_json(weights / run / "calibration.json")))
+            notes.append(without_bf16_note(run, config, runs.read_json(weights / run / "calibration.json")))
         rows.append(
             f"| `{run}` | {config['name']} | {len(config['classes'])} | {config['parameters']:,} | {config['recipe']} | {len(history)} "
             f"| {config['device']} | {config['train_seconds'] / 60:.1f} min | {config['best_val_acc']:.1%} "
@@ -279,7 +279,7 @@ def serving_note(run: str, config: dict) -> str:
     )
 
 
-def without_bf16_note(run: str, calibration: dict) -> str:
+def without_bf16_note(run: str, config: dict, calibration: dict) -> str:
     """The cheaper way a run serves where bfloat16 is not native, and what it costs against its own
     way, both in float32 (calibration.json `without_bf16`, from `calibrate --without-bf16`)."""
     found = calibration[runs.WITHOUT_BF16]
@@ -288,16 +288,22 @@ def without_bf16_note(run: str, calibration: dict) -> str:
     def scores(row):
         return (
             f"test top-1 {found['test_top1'][row['way']]} of {found['test']}, validation {row['val_top1']} of "
-            f"{row['val']}, real photos {row['real_top1']} of {row['real_known']} right first and, at its own "
-            f"temperature {row['temperature']} and threshold {row['threshold']:.0%}, {row['named']} named "
-            f"({row['named_right']} right) with {row['outside_named']} of {row['outside']} others"
+            f"{row['val']}, real photos {row['real_top1']} of {row['real_known']} right first and, at temperature "
+            f"{row['temperature']} and the threshold the bounds choose for it on these real photos, "
+            f"{row['threshold']:.0%}, {row['named']} named ({row['named_right']} right) with {row['outside_named']} "
+            f"of {row['outside']} others"
         )
 
+    served = (
+        ""
+        if own["threshold"] == config["threshold"]
+        else f" (it serves {config['threshold']:.0%}, chosen by `calibrate` on the real photos it had then)"
+    )
     return (
         f"\nWhere the CPU does not compute bfloat16 natively (float32 runs about half as fast there), `{run}` serves "
-        f"{found['chosen']} instead of its {own['way']}: the cheapest way whose validation and "
-        f"real-photo top-1 are within {found['max_top1_cost']:.1%} of its own in float32, chosen without the test "
-        f"split. In float32, that way: {scores(chosen)}; its own way: {scores(own)}."
+        f"{found['chosen']} instead of its {own['way']}: the cheapest way whose validation and real-photo top-1 are "
+        f"within {found['max_top1_cost']:.1%} of its own in float32, chosen without the test split. In float32, that "
+        f"way: {scores(chosen)}; its own way: {scores(own)}{served}."
     )
 
 

@@ -83,7 +83,9 @@ def test_card_says_which_way_a_run_serves_where_bfloat16_is_not_native_and_what_
             "test": 100,
         }
     }
-    text = card.without_bf16_note("run", calibration)
+    text = card.without_bf16_note("run", {"threshold": 0.7}, calibration)
     assert "`run` serves views 1 (1 image) instead of its views 1 + 0.65 × flip (4 images)" in text
     assert "way: test top-1 61 of 100, validation 60 of 100, real photos 21 of 30 right first" in text
-    assert "threshold 75%, 13 named (12 right) with 0 of 9 others; its own way: test top-1 62 of 100" in text
+    assert "on these real photos, 75%, 13 named (12 right) with 0 of 9 others; its own way: test top-1 62" in text
+    assert text.endswith("70%, 15 named (14 right) with 1 of 9 others.")
+    assert "it serves 80%" in card.without_bf16_note("run", {"threshold": 0.8}, calibration)
