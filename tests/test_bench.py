@@ -126,7 +126,7 @@ def test_the_ceilings_are_measured_only_for_the_dtypes_the_cpu_computes_natively
 
 
 def test_each_way_of_fewer_views_is_scored_from_the_logits_the_app_serves():
-    classifier = predict.load_classifier(ROOT / "weights" / "efficientnet_lite0_food101")
+    classifier = predict.Classifier(*runs.load_run(ROOT / "weights" / "efficientnet_lite0_food101"))  # its own way
     squares = torch.randint(0, 256, (3, 3, 64, 64), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
     logits = views.per_view_logits(classifier, squares, batch_size=2)
     found = views.ways(classifier.config)
