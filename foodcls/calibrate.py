@@ -204,14 +204,11 @@ def calibrate_without_bf16(run_dir: Path, data_dir: Path, real_dir: Path) -> dic
     val_views = evaluate.view_logits(model, config, val.images)
     real_squares, real_labels, _ = evaluate.photo_folder_squares(real_dir, config)
     real_views = evaluate.view_logits(model, config, real_squares)
-    known = real_labels >= 0
-
-    def top1(logits, labels):
-        return int((logits.argmax(1) == labels).sum())
 
     tried = []
     for way in cheaper_ways(config):
-        temperature = fit_temperature(of_way(val_views, way), val.labels)
+        val_logits = of_way(val_views, way)
+        temperature = fit_temperature(val_logits, val.labels)
         real = evaluate.real_photo_report(of_way(real_views, way), real_labels, config["classes"], temperature)
         threshold, meets_bounds = choose_threshold(real["curve"])
         at = next(row for row in real["curve"] if row["threshold"] == threshold)
@@ -219,8 +216,8 @@ def calibrate_without_bf16(run_dir: Path, data_dir: Path, real_dir: Path) -> dic
             {"way": short_name(way)}
             | way
             | {"temperature": temperature, "threshold": threshold, "threshold_meets_bounds": meets_bounds}
-            | {"val_top1": top1(of_way(val_views, way), val.labels), "val": len(val.labels)}
-            | {"real_top1": real["hits"]["top1"], "real_known": int(known.sum())}
+            | {"val_top1": evaluate.known_hits(val_logits, val.labels)["top1"], "val": len(val.labels)}
+            | {"real_top1": real["hits"]["top1"], "real_known": real["n_known"]}
             | {key: at[key] for key in ("named", "named_right", "outside", "outside_named")}
         )
     own = tried[-1]
@@ -237,7 +234,9 @@ def calibrate_without_bf16(run_dir: Path, data_dir: Path, real_dir: Path) -> dic
 
     test = evaluate.load_run_photos(config, data_dir, set(splits["test"]))
     test_views = evaluate.view_logits(model, config, test.images)
-    test_scores = {row["way"]: top1(of_way(test_views, row), test.labels) for row in (own, chosen)}
+    test_scores = {
+        row["way"]: evaluate.known_hits(of_way(test_views, row), test.labels)["top1"] for row in (own, chosen)
+    }
     result = {"chosen": chosen["way"], "max_top1_cost": MAX_TOP1_COST, "tried": tried}
     result |= {"test_top1": test_scores, "test": len(test.labels)}
     runs.write_json(
