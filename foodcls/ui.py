@@ -788,7 +788,7 @@ def classify_api(store: RunStore, table: nutrition.NutritionTable, payload, run,
     has_facts = result.nutrition is not None and result.nutrition.has_data
     facts = nutrition.facts_frame(result.nutrition) if has_facts else pd.DataFrame()
     labels = {dish.label: dish.probability for dish in result.top}
-    return labels, gr.Dataframe(value=facts, visible=not facts.empty), verdict(result), cam, api_details(result)
+    return labels, gr.update(value=facts, visible=not facts.empty), verdict(result), cam, api_details(result)
 
 
 def nutrition_api(table: nutrition.NutritionTable, class_id, grams=None, servings=None) -> dict:

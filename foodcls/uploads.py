@@ -17,6 +17,7 @@ per file and per sweep.
 """
 
 import atexit
+import functools
 import os
 import re
 import shutil
@@ -52,7 +53,13 @@ class UploadRefused(ValueError):
 
 def gradio_upload_folder() -> Path:
     """Where Gradio keeps uploads: the same rule as gradio.utils.get_upload_folder (6.31), read now."""
-    return Path(os.environ.get("GRADIO_TEMP_DIR") or Path(tempfile.gettempdir()) / "gradio").resolve()
+    return _real_folder(os.environ.get("GRADIO_TEMP_DIR") or str(Path(tempfile.gettempdir()) / "gradio"))
+
+
+@functools.lru_cache(maxsize=16)
+def _real_folder(folder: str) -> Path:
+    """A folder's real path, resolved once per name: every request checks its photo against the roots."""
+    return Path(folder).resolve()
 
 
 def own_upload_dir() -> Path:
@@ -79,7 +86,7 @@ def resolve_upload(path, allowed_roots=None) -> Path:
     """
     if not isinstance(path, (str, os.PathLike)) or not str(path) or "\x00" in str(path):
         raise UploadRefused()
-    roots = [Path(os.path.realpath(root)) for root in (upload_roots() if allowed_roots is None else allowed_roots)]
+    roots = upload_roots() if allowed_roots is None else [Path(os.path.realpath(root)) for root in allowed_roots]
     try:
         real = Path(os.path.realpath(path, strict=True))
         is_file = stat.S_ISREG(real.stat().st_mode)

@@ -26,6 +26,22 @@ def test_quick_benchmark_writes_its_table_and_json(tiny_weights, tmp_path):
     assert result["cold_start"]["first_classify_s"] > result["cold_start"]["bare_import_s"] > 0
 
 
+def test_served_rounds_are_reported_as_medians_and_each_rounds_own_ratio():
+    from foodcls.bench import served
+
+    turns = [(40.0, 100.0), (52.0, 80.0), (45.0, 60.0)]  # (app, twin) requests/s: ratios 0.4, 0.65, 0.75
+    runs = [
+        {"users": 16, "requests": 320, "requests_per_s": app, "p95_ms": 400.0 + app, "app_cpu_ms_per_request": 30.0}
+        | {"twin_requests_per_s": twin}
+        for app, twin in turns
+    ]
+    row = served.median_row("http", runs)
+    assert row["requests_per_s"] == 45.0 and row["twin_requests_per_s"] == 80.0 and row["p95_ms"] == 445.0
+    assert row["vs_twin"] == 0.65  # the median round's ratio, not the medians' (45 / 80 = 0.56)
+    table = "\n".join(report.served_table([row]))
+    assert "the median of 3 rounds" in table and "| 0.65x | 40.0 / 100.0, 52.0 / 80.0, 45.0 / 60.0 |" in table
+
+
 def test_held_out_accuracy_is_scored_for_the_float32_and_the_served_model(tiny_weights, tiny_dishes):
     run = tiny_weights / "shallownet"
     model, _ = runs.load_run(run)

@@ -72,7 +72,8 @@ def main(argv=None) -> None:
     model_rows, machine = per_model.bench_models(args.weights, photo, repeats, args.quick, data_dirs)
     machine.update(host())
     result = {"machine": machine, "models": model_rows, "training": training.bench_training(training_steps)}
-    result["served"] = served.bench_served(*((2, 8) if args.quick else (16, 320)), photo)
+    users, requests, rounds = (2, 8, 1) if args.quick else (16, 320, 3)
+    result["served"] = served.bench_served(users, requests, photo, rounds=rounds)
     result["cold_start"] = served.bench_cold_start(photo)
     report.write_results(args.out, result, doc, section=f"bench{suffix}")
 

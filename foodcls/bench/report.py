@@ -63,21 +63,24 @@ def served_table(rows: list[dict]) -> list[str]:
     if not rows:
         return []
     base = next((r for r in rows if r["client"] == "http"), None)
+    rounds = max((len(r.get("rounds", [])) for r in rows), default=0)
+    turns = f"; the median of {rounds} rounds, app and twins taking turns" if rounds > 1 else ""
     lines = [
         "",
-        f"Served to {rows[0]['users']} concurrent users (clients on the same machine):",
+        f"Served to {rows[0]['users']} concurrent users (clients on the same machine{turns}):",
         "",
         "| client | requests | req/s | p95 ms | app CPU ms per request | req/s vs the Gradio REST path "
-        "| no-op twin req/s | app vs twin |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| no-op twin req/s | app vs twin | each round: app / twin req/s |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in rows:
         ratio = f"{r['requests_per_s'] / base['requests_per_s']:.2f}x" if base and base["requests_per_s"] else "-"
         twin = r.get("twin_requests_per_s")
-        vs_twin = f"{r['requests_per_s'] / twin:.2f}x" if twin else "-"
+        vs_twin = f"{r['vs_twin']:.2f}x" if twin else "-"
+        each = ", ".join(f"{app} / {other}" for app, other in r.get("rounds", [])) or "-"
         lines.append(
             f"| {SERVED_NAMES.get(r['client'], r['client'])} | {r['requests']} | {r['requests_per_s']} "
-            f"| {r['p95_ms']} | {r['app_cpu_ms_per_request']} | {ratio} | {twin or '-'} | {vs_twin} |"
+            f"| {r['p95_ms']} | {r['app_cpu_ms_per_request']} | {ratio} | {twin or '-'} | {vs_twin} | {each} |"
         )
     return lines + [""]
 

@@ -2,6 +2,7 @@
 
 import itertools
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -121,26 +122,43 @@ def load(url: str, process, make_user, users: int, photos: list[Path], resources
     }
 
 
-def bench_served(users: int, requests: int, photo: Path, clients=CLIENTS) -> list[dict]:
+def bench_served(users: int, requests: int, photo: Path, clients=CLIENTS, rounds: int = 1) -> list[dict]:
     """Requests per second, p95 and the app's CPU per request, with concurrent users against
     `python app.py`, once per kind of client: gradio_client, Gradio's REST API as curl uses it
     (http), and the plain JSON API (json); the last two also against their no-op twins
-    (`twin_requests_per_s`). The clients share this machine's cores with the server, so a client
-    that costs much CPU (gradio_client does) lowers what the server is measured to serve."""
-    results = []
+    (`twin_requests_per_s`, `vs_twin`). The clients share this machine's cores with the server, so a
+    client that costs much CPU (gradio_client does) lowers what the server is measured to serve.
+
+    With several `rounds`, the app and the twins take turns (app, twins, app, twins, ...), so that a
+    drift of the shared machine falls on both; each number is the median of the rounds, `vs_twin` the
+    median of each round's ratio, and `rounds` keeps every round's (app, twin) requests/s."""
+    measured = {name: [] for name, _ in clients}
     with tempfile.TemporaryDirectory() as folder:
         photos = distinct_photos(photo, requests + 1, Path(folder))
-        with serve_app() as (url, process), ExitStack() as resources:
+        for _ in range(rounds):
+            with serve_app() as (url, process), ExitStack() as resources:
+                for name, make_user in clients:
+                    measured[name].append(load(url, process, make_user, users, photos, resources))
             for name, make_user in clients:
-                results.append({"client": name, **load(url, process, make_user, users, photos, resources)})
-        for row, (name, make_user) in zip(results, clients):
-            if name in TWINS:
-                twin = [sys.executable, "-m", "foodcls.bench.twins", TWINS[name]]
-                with serve_app(command=twin) as (url, process), ExitStack() as resources:
-                    row["twin_requests_per_s"] = load(url, process, make_user, users, photos, resources)[
-                        "requests_per_s"
-                    ]
-    return results
+                if name in TWINS:
+                    twin = [sys.executable, "-m", "foodcls.bench.twins", TWINS[name]]
+                    with serve_app(command=twin) as (url, process), ExitStack() as resources:
+                        twin_rate = load(url, process, make_user, users, photos, resources)["requests_per_s"]
+                    measured[name][-1]["twin_requests_per_s"] = twin_rate
+    return [median_row(name, measured[name]) for name, _ in clients]
+
+
+def median_row(client: str, runs: list[dict]) -> dict:
+    """One client's rounds as one row: the median of each number, and each round's requests/s."""
+    row = {"client": client, "users": runs[0]["users"], "requests": runs[0]["requests"]}
+    for key in ("requests_per_s", "p95_ms", "app_cpu_ms_per_request"):
+        values = [r[key] for r in runs if r[key] is not None]
+        row[key] = round(statistics.median(values), 1) if values else None
+    if "twin_requests_per_s" in runs[0]:
+        row["twin_requests_per_s"] = round(statistics.median(r["twin_requests_per_s"] for r in runs), 1)
+        row["vs_twin"] = round(statistics.median(r["requests_per_s"] / r["twin_requests_per_s"] for r in runs), 3)
+        row["rounds"] = [[r["requests_per_s"], r["twin_requests_per_s"]] for r in runs]
+    return row
 
 
 def bench_cold_start(photo: Path) -> dict:
