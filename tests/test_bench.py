@@ -30,12 +30,12 @@ def test_served_rounds_are_reported_as_medians_and_each_rounds_own_ratio():
     from foodcls.bench import served
 
     turns = [(40.0, 100.0), (52.0, 80.0), (45.0, 60.0)]  # (app, twin) requests/s: ratios 0.4, 0.65, 0.75
-    runs = [
+    rounds = [
         {"users": 16, "requests": 320, "requests_per_s": app, "p95_ms": 400.0 + app, "app_cpu_ms_per_request": 30.0}
         | {"twin_requests_per_s": twin}
         for app, twin in turns
     ]
-    row = served.median_row("http", runs)
+    row = served.median_row("http", rounds)
     assert row["requests_per_s"] == 45.0 and row["twin_requests_per_s"] == 80.0 and row["p95_ms"] == 445.0
     assert row["vs_twin"] == 0.65  # the median round's ratio, not the medians' (45 / 80 = 0.56)
     table = "\n".join(report.served_table([row]))

@@ -148,16 +148,16 @@ def bench_served(users: int, requests: int, photo: Path, clients=CLIENTS, rounds
     return [median_row(name, measured[name]) for name, _ in clients]
 
 
-def median_row(client: str, runs: list[dict]) -> dict:
+def median_row(client: str, rounds: list[dict]) -> dict:
     """One client's rounds as one row: the median of each number, and each round's requests/s."""
-    row = {"client": client, "users": runs[0]["users"], "requests": runs[0]["requests"]}
+    row = {"client": client, "users": rounds[0]["users"], "requests": rounds[0]["requests"]}
     for key in ("requests_per_s", "p95_ms", "app_cpu_ms_per_request"):
-        values = [r[key] for r in runs if r[key] is not None]
+        values = [r[key] for r in rounds if r[key] is not None]
         row[key] = round(statistics.median(values), 1) if values else None
-    if "twin_requests_per_s" in runs[0]:
-        row["twin_requests_per_s"] = round(statistics.median(r["twin_requests_per_s"] for r in runs), 1)
-        row["vs_twin"] = round(statistics.median(r["requests_per_s"] / r["twin_requests_per_s"] for r in runs), 3)
-        row["rounds"] = [[r["requests_per_s"], r["twin_requests_per_s"]] for r in runs]
+    if "twin_requests_per_s" in rounds[0]:
+        row["twin_requests_per_s"] = round(statistics.median(r["twin_requests_per_s"] for r in rounds), 1)
+        row["vs_twin"] = round(statistics.median(r["requests_per_s"] / r["twin_requests_per_s"] for r in rounds), 3)
+        row["rounds"] = [[r["requests_per_s"], r["twin_requests_per_s"]] for r in rounds]
     return row
 
 
