@@ -45,13 +45,9 @@ def split_features(classifier: predict.Classifier, data_dir: Path, paths: list[s
 
 
 def real_features(classifier: predict.Classifier, real_dir: Path) -> dict:
-    squares, labels, paths = [], [], []
-    for photo, label, path in evaluate.labelled_photos(real_dir, classifier.classes):
-        squares.append(features.photo_square(classifier, photo))
-        labels.append(label)
-        paths.append(path)
-    found = features.served_features(classifier, torch.stack(squares))
-    return {"features": found.half(), "labels": torch.tensor(labels), "paths": paths}
+    squares, labels, paths = evaluate.photo_folder_squares(real_dir, classifier.config)
+    found = features.served_features(classifier, squares)
+    return {"features": found.half(), "labels": labels, "paths": paths}
 
 
 def training_subset(train_paths: list[str], per_class: int, seed: int = 0) -> list[str]:

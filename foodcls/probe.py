@@ -97,16 +97,6 @@ def probe_backbone(model_id: str, sets: dict, classes: list[str], real: tuple | 
     return result
 
 
-def real_squares(root: Path, classes: list[str], source_size: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Real photos of known dishes as the app reads them: each decoded, its centre square shrunk to
-    `source_size`; labels -1 for folders of other things (left out of the scores)."""
-    squares, labels = [], []
-    for photo, label, _ in evaluate.labelled_photos(root, classes):
-        squares.append(data.square_uint8(photo, source_size))
-        labels.append(label)
-    return torch.stack(squares), torch.tensor(labels)
-
-
 def main(argv=None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, required=True, help="the class folders the run was trained on")
@@ -133,7 +123,7 @@ def main(argv=None) -> list[dict]:
         name: data.load_image_set(args.data, source_size, only=only, classes=config["classes"])
         for name, only in chosen.items()
     }
-    real = real_squares(args.real, config["classes"], source_size) if args.real else None
+    real = evaluate.photo_folder_squares(args.real, config)[:2] if args.real else None
     view = {"input_size": args.input_size, "mean": [0.5] * 3, "std": [0.5] * 3, "tta_flip": False}
     results = []
     for model_id in args.model_ids:
